@@ -1,0 +1,40 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+
+/** Why a task's signal was aborted; integrations read `signal.reason` to decide on clean-up. */
+export type AbortCause =
+  /** A heartbeat answered TaskTimedOut / TaskDoesNotExist / InvalidToken: nobody wants the result. */
+  | { kind: 'abandoned'; sfnError: string }
+  /** The host is stopping (SIGTERM, Lambda time running out) and the task could not finish. */
+  | { kind: 'shutdown' };
+
+export class TaskAbortedError extends Error {
+  readonly abortCause: AbortCause;
+  constructor(abortCause: AbortCause) {
+    super(
+      abortCause.kind === 'abandoned'
+        ? `task abandoned (${abortCause.sfnError})`
+        : 'worker shutting down',
+    );
+    this.name = 'TaskAbortedError';
+    this.abortCause = abortCause;
+  }
+}
+
+/** What the worker gives an integration for one task. */
+export interface TaskContext {
+  /** Aborted (with a TaskAbortedError as reason) when the task must stop. Pass it to every I/O call. */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  /** The activity the task came from, e.g. `prod-eks-runJob-sync`. */
+  readonly activityName: string;
+}
+
+/**
+ * One integration (`eks:call`, `eks:runJob.sync`, ...). `run` returns the task output (any JSON
+ * value) or throws; the worker alone turns either into SendTaskSuccess / SendTaskFailure.
+ */
+export interface Integration {
+  /** The suffix of the activity name that selects it, e.g. `eks-runJob-sync`. */
+  readonly activitySuffix: string;
+  run(input: unknown, context: TaskContext): Promise<unknown>;
+}
