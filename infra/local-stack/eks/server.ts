@@ -1,0 +1,383 @@
+/**
+ * A stand-in for the Amazon EKS control plane API on 127.0.0.1, speaking the REST-JSON protocol
+ * the AWS SDK and the AWS CLI speak: SigV4-verified requests, camelCase JSON bodies, timestamps
+ * as epoch seconds, errors named by `x-amzn-ErrorType`.
+ *
+ * Point a client at it with `new EKSClient({ endpoint })`, `AWS_ENDPOINT_URL_EKS=<endpoint>` or
+ * `aws eks --endpoint-url <endpoint>`, signing with an identity from ../identities.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { verifySigV4Request } from '../aws-protocol/sigv4-verifier.ts';
+import { localAccountId, localRegion } from '../identities.ts';
+import {
+  ControlPlaneState,
+  defaultEksTimings,
+  type EksTimings,
+  type ProvisionCluster,
+  type RegisteredCluster,
+  type ScriptedFailure,
+} from './control-plane.ts';
+import { EksApiError, type EksErrorCode, invalidParameter } from './errors.ts';
+import { EksFaults, type EksOperationName, EksRequestCounters } from './faults.ts';
+import { isJsonObject, type JsonObject } from './input.ts';
+
+export type {
+  EksTimings,
+  ProvisionCluster,
+  ProvisionedCluster,
+  RegisteredCluster,
+  ScriptedFailure,
+  ScriptedOutcome,
+} from './control-plane.ts';
+export { defaultEksTimings, outcomeTagKey } from './control-plane.ts';
+export type { EksOperationName, InjectedFaultKind, OperationSelector } from './faults.ts';
+export { EksFaults, EksOperation, EksRequestCounters, InjectedFault } from './faults.ts';
+
+export interface EksControlPlaneOptions {
+  /** The region requests must be signed for; also used in ARNs. @default 'us-east-1' */
+  region?: string;
+  /** @default 0 (a free port) */
+  port?: number;
+  /** Transition durations; each defaults to 300 ms. */
+  timings?: Partial<EksTimings>;
+  /** Starts a real API server for each cluster created through CreateCluster. */
+  provisionCluster?: ProvisionCluster;
+  /** Clusters that exist, ACTIVE, from the start. */
+  clusters?: readonly RegisteredCluster[];
+}
+
+/** A running local EKS control plane. */
+export interface EksControlPlane {
+  /** `http://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  readonly region: string;
+  /** Adds an ACTIVE cluster whose DescribeCluster answers this endpoint and CA. */
+  registerCluster(cluster: RegisteredCluster): void;
+  /** Queues a one-shot failure for a resource's next creation or deletion. */
+  script(failure: ScriptedFailure): void;
+  /** Throttles, 5xx answers and added latency for chosen operations. */
+  readonly faults: EksFaults;
+  /** Requests received per operation. */
+  readonly counters: EksRequestCounters;
+  /** Stops listening, cancels pending transitions, closes provisioned clusters. */
+  close(): Promise<void>;
+}
+
+/** Larger bodies than any EKS request could need are refused rather than buffered. */
+const maxBodyBytes = 1024 * 1024;
+
+/** Starts the control plane on 127.0.0.1 and resolves once it listens. */
+export async function startEksControlPlane(
+  options: EksControlPlaneOptions = {},
+): Promise<EksControlPlane> {
+  const region = options.region ?? localRegion;
+  const state = new ControlPlaneState({
+    location: { region, accountId: localAccountId },
+    timings: { ...defaultEksTimings, ...options.timings },
+    ...(options.provisionCluster ? { provisionCluster: options.provisionCluster } : {}),
+  });
+  for (const cluster of options.clusters ?? []) state.registerCluster(cluster);
+  const faults = new EksFaults();
+  const counters = new EksRequestCounters();
+
+  const server = createServer((req, res) => {
+    handleRequest(req, res, { state, faults, counters, region }).catch((error: unknown) => {
+      // Only reached if writing the answer itself failed (client gone): nothing left to tell it.
+      if (!res.headersSent) {
+        sendError(res, randomUUID(), new EksApiError('ServerException', String(error)));
+      } else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    region,
+    registerCluster: (cluster) => state.registerCluster(cluster),
+    script: (failure) => state.script(failure),
+    faults,
+    counters,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      await state.close();
+    },
+  };
+}
+
+interface Context {
+  state: ControlPlaneState;
+  faults: EksFaults;
+  counters: EksRequestCounters;
+  region: string;
+}
+
+async function handleRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: Context,
+): Promise<void> {
+  const requestId = randomUUID();
+  const body = await readBody(req);
+  if (body === undefined) {
+    sendError(res, requestId, new EksApiError('SerializationException', 'Request body too large.'));
+    return;
+  }
+  const verification = await verifySigV4Request(
+    { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body },
+    { service: 'eks', region: ctx.region },
+  );
+  if (!verification.ok) {
+    sendError(
+      res,
+      requestId,
+      new EksApiError(toAuthErrorCode(verification.code), verification.message),
+    );
+    return;
+  }
+  const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+  let route: Route | undefined;
+  try {
+    route = matchRoute(req.method ?? 'GET', url.pathname);
+  } catch (error) {
+    sendError(res, requestId, asEksError(error));
+    return;
+  }
+  if (!route) {
+    sendError(
+      res,
+      requestId,
+      new EksApiError(
+        'UnknownOperationException',
+        `No operation matches ${req.method} ${url.pathname}`,
+      ),
+    );
+    return;
+  }
+  ctx.counters.record(route.operation);
+  const latencyMs = ctx.faults.latencyMsFor(route.operation);
+  if (latencyMs > 0) await sleep(latencyMs);
+  const fault = ctx.faults.takeFault(route.operation);
+  if (fault) {
+    sendError(res, requestId, fault);
+    return;
+  }
+  try {
+    const input = parseJsonBody(req.method ?? 'GET', body);
+    const output = route.run(ctx.state, input, url.searchParams);
+    sendJson(res, 200, requestId, output);
+  } catch (error) {
+    sendError(res, requestId, asEksError(error));
+  }
+}
+
+interface Route {
+  operation: EksOperationName;
+  run(state: ControlPlaneState, input: JsonObject, query: URLSearchParams): JsonObject;
+}
+
+/** Maps `METHOD /path` to an operation, by the `@http` traits of the EKS model. */
+function matchRoute(method: string, pathname: string): Route | undefined {
+  const segments = pathname
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        throw invalidParameter(`The path segment ${s} is not valid percent-encoding.`);
+      }
+    });
+  if (segments[0] !== 'clusters') return undefined;
+  const [, clusterName, collection, name] = segments;
+  const key = `${method} ${segments.length}${collection ? ` ${collection}` : ''}`;
+  switch (key) {
+    case 'POST 1':
+      return {
+        operation: 'CreateCluster',
+        run: (s, input) => ({ cluster: s.createCluster(input) }),
+      };
+    case 'GET 1':
+      return {
+        operation: 'ListClusters',
+        run: (s, _input, query) => {
+          const page = s.listClusters(readMaxResults(query), query.get('nextToken') ?? undefined);
+          return { clusters: page.names, ...nextTokenMember(page.nextToken) };
+        },
+      };
+    case 'GET 2':
+      return {
+        operation: 'DescribeCluster',
+        run: (s) => ({ cluster: s.describeCluster(clusterName as string) }),
+      };
+    case 'DELETE 2':
+      return {
+        operation: 'DeleteCluster',
+        run: (s) => ({ cluster: s.deleteCluster(clusterName as string) }),
+      };
+    case 'POST 3 node-groups':
+      return {
+        operation: 'CreateNodegroup',
+        run: (s, input) => ({ nodegroup: s.createNodegroup(clusterName as string, input) }),
+      };
+    case 'GET 3 node-groups':
+      return {
+        operation: 'ListNodegroups',
+        run: (s, _input, query) => {
+          const page = s.listNodegroups(
+            clusterName as string,
+            readMaxResults(query),
+            query.get('nextToken') ?? undefined,
+          );
+          return { nodegroups: page.names, ...nextTokenMember(page.nextToken) };
+        },
+      };
+    case 'GET 4 node-groups':
+      return {
+        operation: 'DescribeNodegroup',
+        run: (s) => ({ nodegroup: s.describeNodegroup(clusterName as string, name as string) }),
+      };
+    case 'DELETE 4 node-groups':
+      return {
+        operation: 'DeleteNodegroup',
+        run: (s) => ({ nodegroup: s.deleteNodegroup(clusterName as string, name as string) }),
+      };
+    case 'POST 3 fargate-profiles':
+      return {
+        operation: 'CreateFargateProfile',
+        run: (s, input) => ({
+          fargateProfile: s.createFargateProfile(clusterName as string, input),
+        }),
+      };
+    case 'GET 3 fargate-profiles':
+      return {
+        operation: 'ListFargateProfiles',
+        run: (s, _input, query) => {
+          const page = s.listFargateProfiles(
+            clusterName as string,
+            readMaxResults(query),
+            query.get('nextToken') ?? undefined,
+          );
+          return { fargateProfileNames: page.names, ...nextTokenMember(page.nextToken) };
+        },
+      };
+    case 'GET 4 fargate-profiles':
+      return {
+        operation: 'DescribeFargateProfile',
+        run: (s) => ({
+          fargateProfile: s.describeFargateProfile(clusterName as string, name as string),
+        }),
+      };
+    case 'DELETE 4 fargate-profiles':
+      return {
+        operation: 'DeleteFargateProfile',
+        run: (s) => ({
+          fargateProfile: s.deleteFargateProfile(clusterName as string, name as string),
+        }),
+      };
+    default:
+      return undefined;
+  }
+}
+
+const nextTokenMember = (nextToken: string | undefined): { nextToken?: string } =>
+  nextToken === undefined ? {} : { nextToken };
+
+function readMaxResults(query: URLSearchParams): number | undefined {
+  const raw = query.get('maxResults');
+  if (raw === null) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value)) throw invalidParameter('maxResults must be an integer.');
+  return value;
+}
+
+function parseJsonBody(method: string, body: Buffer): JsonObject {
+  if (method !== 'POST' || body.length === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new EksApiError('SerializationException', 'The request body is not valid JSON.');
+  }
+  if (!isJsonObject(parsed)) {
+    throw new EksApiError('SerializationException', 'The request body must be a JSON object.');
+  }
+  return parsed;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBodyBytes) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * AWS's front door names signature problems with these shapes. An expired signature is an
+ * `InvalidSignatureException` ("Signature expired: ...") on REST-JSON services.
+ */
+const toAuthErrorCode = (code: string): EksErrorCode => {
+  switch (code) {
+    case 'MissingAuthenticationToken':
+      return 'MissingAuthenticationTokenException';
+    case 'IncompleteSignature':
+      return 'IncompleteSignatureException';
+    case 'UnrecognizedClientException':
+      return 'UnrecognizedClientException';
+    default:
+      return 'InvalidSignatureException';
+  }
+};
+
+const asEksError = (error: unknown): EksApiError =>
+  error instanceof EksApiError
+    ? error
+    : new EksApiError('ServerException', `Internal error: ${(error as Error)?.message ?? error}`);
+
+function sendError(res: ServerResponse, requestId: string, error: EksApiError): void {
+  res.writeHead(error.statusCode, {
+    'content-type': 'application/json',
+    'x-amzn-requestid': requestId,
+    'x-amzn-errortype': error.code,
+  });
+  res.end(JSON.stringify(error.toBody()));
+}
+
+function sendJson(
+  res: ServerResponse,
+  statusCode: number,
+  requestId: string,
+  output: JsonObject,
+): void {
+  res.writeHead(statusCode, {
+    'content-type': 'application/json',
+    'x-amzn-requestid': requestId,
+  });
+  res.end(JSON.stringify(toWire(output)));
+}
+
+/** Deep copy with timestamps as epoch seconds, as the EKS wire format has them. */
+function toWire(value: unknown): unknown {
+  if (value instanceof Date) return value.getTime() / 1000;
+  if (Array.isArray(value)) return value.map(toWire);
+  if (isJsonObject(value)) {
+    const out: JsonObject = {};
+    for (const [key, member] of Object.entries(value)) {
+      if (member !== undefined) out[key] = toWire(member);
+    }
+    return out;
+  }
+  return value;
+}
