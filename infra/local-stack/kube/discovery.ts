@@ -1,0 +1,118 @@
+/**
+ * API discovery documents (`/version`, `/api`, `/api/v1`, `/apis`, `/apis/<group>/<version>`), the
+ * legacy (unaggregated) form: kubectl 1.33 asks for aggregated discovery first and falls back to
+ * these when the answer's content type is plain `application/json`.
+ */
+import type { ResourceType } from './store.ts';
+
+const allVerbs = [
+  'create',
+  'delete',
+  'deletecollection',
+  'get',
+  'list',
+  'patch',
+  'update',
+  'watch',
+];
+
+const singularOf = (t: ResourceType): string => t.kind.toLowerCase();
+
+/** `/version` of the simulated EKS control plane. */
+export const makeVersionInfo = () => ({
+  major: '1',
+  minor: '33',
+  gitVersion: 'v1.33.0-eks-local',
+  gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean',
+  buildDate: '2025-05-01T00:00:00Z',
+  goVersion: 'go1.24.2',
+  compiler: 'gc',
+  platform: 'linux/amd64',
+});
+
+export const makeCoreVersions = (serverAddress: string) => ({
+  kind: 'APIVersions',
+  versions: ['v1'],
+  serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
+});
+
+const groupVersionsOf = (types: readonly ResourceType[]): Map<string, Set<string>> => {
+  const groups = new Map<string, Set<string>>();
+  for (const t of types) {
+    if (t.group === '') continue;
+    const versions = groups.get(t.group) ?? new Set<string>();
+    versions.add(t.version);
+    groups.set(t.group, versions);
+  }
+  return groups;
+};
+
+/** `/apis`: every named group that has at least one type. */
+export const makeGroupList = (types: readonly ResourceType[]) => ({
+  kind: 'APIGroupList',
+  apiVersion: 'v1',
+  groups: [...groupVersionsOf(types)].map(([name, versions]) => {
+    const list = [...versions].map((version) => ({ groupVersion: `${name}/${version}`, version }));
+    return { name, versions: list, preferredVersion: list[0] };
+  }),
+});
+
+/** `/apis/<group>` */
+export const makeGroup = (types: readonly ResourceType[], group: string) => {
+  const versions = groupVersionsOf(types).get(group);
+  if (!versions) return undefined;
+  const list = [...versions].map((version) => ({ groupVersion: `${group}/${version}`, version }));
+  return {
+    kind: 'APIGroup',
+    apiVersion: 'v1',
+    name: group,
+    versions: list,
+    preferredVersion: list[0],
+  };
+};
+
+/** `/api/v1` or `/apis/<group>/<version>`; undefined when nothing is served there. */
+export const makeResourceList = (
+  types: readonly ResourceType[],
+  group: string,
+  version: string,
+) => {
+  const matching = types.filter((t) => t.group === group && t.version === version);
+  if (matching.length === 0 && !(group === '' && version === 'v1')) return undefined;
+  const resources: Record<string, unknown>[] = [];
+  for (const t of matching) {
+    resources.push({
+      name: t.resource,
+      singularName: singularOf(t),
+      namespaced: t.namespaced,
+      kind: t.kind,
+      verbs: allVerbs,
+      ...(t.shortNames ? { shortNames: [...t.shortNames] } : {}),
+    });
+    if (t.hasStatus) {
+      resources.push({
+        name: `${t.resource}/status`,
+        singularName: '',
+        namespaced: t.namespaced,
+        kind: t.kind,
+        verbs: ['get', 'patch', 'update'],
+      });
+    }
+    if (t.group === '' && t.resource === 'pods') {
+      resources.push({
+        name: 'pods/log',
+        singularName: '',
+        namespaced: true,
+        kind: 'Pod',
+        verbs: ['get'],
+      });
+    }
+  }
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group === '' ? version : `${group}/${version}`,
+    resources,
+  };
+};

@@ -1,0 +1,560 @@
+/**
+ * A simulated kubelet (with the scheduler's one job, binding): every pod in the store runs.
+ * Phase Pending -> Running -> Succeeded/Failed; container states, restarts and conditions are
+ * written as a real kubelet writes them. Containers run scripted (deterministic, see
+ * container-script.ts) or as local host processes. It also serves pod logs (PodLogSource).
+ */
+import type { Readable } from 'node:stream';
+import type { PodLogQuery, PodLogSource } from '../log-source.ts';
+import { makeBadRequestError, makeNotFoundError } from '../status.ts';
+import {
+  builtinTypes,
+  formatKubeTime,
+  type KubeObject,
+  type ObjectStore,
+  type StoreEvent,
+} from '../store.ts';
+import type { ContainerLog } from './container-log.ts';
+import { ScriptedLog } from './container-log.ts';
+import {
+  type ContainerScript,
+  readContainerScript,
+  toTerminationReason,
+} from './container-script.ts';
+import { FileLog } from './file-log.ts';
+import { type LocalContainerSpec, type LocalProcess, startLocalProcess } from './local-process.ts';
+import { limitStreamBytes } from './log-stream.ts';
+import {
+  makeContainerId,
+  type PodCondition,
+  setPodCondition,
+  toImageId,
+  toPodIp,
+  toRuntimeImageName,
+} from './pod-status.ts';
+
+export type ExecutionMode = 'scripted' | 'local';
+
+export interface SimulatedKubeletOptions {
+  store: ObjectStore;
+  /** How containers run. @default 'scripted' */
+  execution?: ExecutionMode;
+  /** From the pod's arrival to its containers running (image pull, sandbox). @default 50 */
+  podStartDelayMs?: number;
+  /** How long a container without a scripted duration runs. @default 100 */
+  defaultRunMs?: number;
+  /** From `ErrImagePull` to `ImagePullBackOff`, and between container restarts. @default 100 */
+  backOffDelayMs?: number;
+  /** SIGTERM-to-SIGKILL grace for local processes being stopped. @default 2000 */
+  killGraceMs?: number;
+  /** The node every pod is bound to. @default 'ip-10-0-1-10.ec2.internal' */
+  nodeName?: string;
+  /** The node's IP (`status.hostIP`). @default '10.0.1.10' */
+  hostIp?: string;
+}
+
+/** One run of a container. */
+interface Attempt {
+  containerId: string;
+  startedAtMs: number;
+  log: ContainerLog;
+  finishedAtMs?: number;
+  exitCode?: number;
+  reason?: string;
+  message?: string;
+  process?: LocalProcess;
+  timer?: NodeJS.Timeout;
+}
+
+interface ContainerRuntime {
+  spec: LocalContainerSpec & { image?: string };
+  script: ContainerScript;
+  /** The previous attempt and the current one, as a kubelet keeps them (older ones are gone). */
+  attempts: Attempt[];
+  restartCount: number;
+  waiting?: { reason: string; message?: string };
+  /** No more attempts will come (or the pod is being stopped). */
+  final: boolean;
+}
+
+interface PodRuntime {
+  uid: string;
+  namespace: string;
+  name: string;
+  restartPolicy: string;
+  /** The key attempts are counted under for `failAttempts`: the owning Job, or the pod. */
+  attemptKey: string;
+  containers: Map<string, ContainerRuntime>;
+  timers: Set<NodeJS.Timeout>;
+  stopped: boolean;
+  startTime?: string;
+}
+
+type Json = Record<string, unknown>;
+
+const asRecord = (value: unknown): Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {};
+
+/** Keep logs of a deleted pod briefly, so a follower gets its last lines before they go. */
+const deletedLogRetentionMs = 5_000;
+
+export class SimulatedKubelet implements PodLogSource {
+  readonly #store: ObjectStore;
+  readonly #execution: ExecutionMode;
+  readonly #podStartDelayMs: number;
+  readonly #defaultRunMs: number;
+  readonly #backOffDelayMs: number;
+  readonly #killGraceMs: number;
+  readonly #nodeName: string;
+  readonly #hostIp: string;
+  readonly #pods = new Map<string, PodRuntime>();
+  readonly #attemptCounters = new Map<string, number>();
+  readonly #pendingTimers = new Set<NodeJS.Timeout>();
+  #unsubscribe: (() => void) | undefined;
+  #closed = false;
+
+  constructor(options: SimulatedKubeletOptions) {
+    this.#store = options.store;
+    this.#execution = options.execution ?? 'scripted';
+    this.#podStartDelayMs = options.podStartDelayMs ?? 50;
+    this.#defaultRunMs = options.defaultRunMs ?? 100;
+    this.#backOffDelayMs = options.backOffDelayMs ?? 100;
+    this.#killGraceMs = options.killGraceMs ?? 2_000;
+    this.#nodeName = options.nodeName ?? 'ip-10-0-1-10.ec2.internal';
+    this.#hostIp = options.hostIp ?? '10.0.1.10';
+  }
+
+  /** Starts running the store's pods, existing and future. */
+  start(): void {
+    if (this.#unsubscribe) return;
+    this.#unsubscribe = this.#store.subscribe((event) => this.#onEvent(event));
+    for (const pod of this.#store.list(builtinTypes.pods).items) this.#admit(pod);
+  }
+
+  /** Stops every container and frees every log. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    for (const timer of this.#pendingTimers) clearTimeout(timer);
+    this.#pendingTimers.clear();
+    const exits: Promise<unknown>[] = [];
+    for (const pod of this.#pods.values()) {
+      this.#stopPod(pod);
+      for (const container of pod.containers.values()) {
+        for (const attempt of container.attempts) {
+          if (attempt.process) {
+            attempt.process.kill(0);
+            exits.push(attempt.process.done);
+          }
+        }
+      }
+    }
+    await Promise.all(exits);
+    for (const pod of this.#pods.values()) this.#disposePod(pod);
+    this.#pods.clear();
+  }
+
+  #later(delayMs: number, fn: () => void, pod?: PodRuntime): void {
+    if (this.#closed) return;
+    const timer = setTimeout(() => {
+      this.#pendingTimers.delete(timer);
+      pod?.timers.delete(timer);
+      if (this.#closed || pod?.stopped) return;
+      fn();
+    }, delayMs);
+    this.#pendingTimers.add(timer);
+    pod?.timers.add(timer);
+  }
+
+  #onEvent(event: StoreEvent): void {
+    if (event.resource.group !== '' || event.resource.resource !== 'pods') return;
+    const uid = event.object.metadata.uid ?? '';
+    if (event.type === 'ADDED') {
+      this.#admit(event.object);
+      return;
+    }
+    const pod = this.#pods.get(uid);
+    if (!pod) return;
+    if (event.type === 'DELETED') {
+      this.#stopPod(pod);
+      this.#pods.delete(uid);
+      const timer = setTimeout(() => this.#disposePod(pod), deletedLogRetentionMs);
+      timer.unref();
+      return;
+    }
+    if (event.object.metadata.deletionTimestamp && !pod.stopped) {
+      // Graceful deletion (the pod has finalizers): kill the containers and report them stopped.
+      this.#stopPod(pod);
+      this.#later(0, () => this.#writeStatus(pod));
+    }
+  }
+
+  /** Takes a new pod: binds it to the node and schedules its start. */
+  #admit(object: KubeObject): void {
+    const uid = object.metadata.uid ?? '';
+    if (this.#pods.has(uid) || object.metadata.deletionTimestamp) return;
+    const status = asRecord(object.status);
+    if (status.phase === 'Succeeded' || status.phase === 'Failed') return;
+    const spec = asRecord(object.spec);
+    const owner = object.metadata.ownerReferences?.find((ref) => ref.controller);
+    const pod: PodRuntime = {
+      uid,
+      namespace: object.metadata.namespace ?? 'default',
+      name: object.metadata.name ?? '',
+      restartPolicy: typeof spec.restartPolicy === 'string' ? spec.restartPolicy : 'Always',
+      attemptKey: owner?.uid ?? uid,
+      containers: new Map(),
+      timers: new Set(),
+      stopped: false,
+    };
+    const containers = Array.isArray(spec.containers) ? spec.containers : [];
+    for (const raw of containers) {
+      const c = asRecord(raw);
+      const name = typeof c.name === 'string' ? c.name : '';
+      pod.containers.set(name, {
+        spec: c as unknown as LocalContainerSpec & { image?: string },
+        script: readContainerScript(object.metadata.annotations, name, {
+          durationMs: this.#defaultRunMs,
+        }),
+        attempts: [],
+        restartCount: 0,
+        waiting: { reason: 'ContainerCreating' },
+        final: false,
+      });
+    }
+    this.#pods.set(uid, pod);
+    // Never write from inside a store listener: the write's own event would reach later
+    // listeners (watches) before the event being delivered.
+    this.#later(
+      0,
+      () => {
+        pod.startTime = formatKubeTime();
+        this.#writeStatus(pod, { bind: true });
+        this.#later(this.#podStartDelayMs, () => this.#startContainers(pod), pod);
+      },
+      pod,
+    );
+  }
+
+  #startContainers(pod: PodRuntime): void {
+    for (const [name, container] of pod.containers) {
+      if (container.script.imagePullError && this.#execution === 'scripted') {
+        const image = container.spec.image ?? '';
+        const runtimeName = toRuntimeImageName(image);
+        container.waiting = {
+          reason: 'ErrImagePull',
+          message: `failed to pull and unpack image "${runtimeName}": failed to resolve reference "${runtimeName}": pull access denied, repository does not exist or may require authorization: server message: insufficient_scope: authorization failed`,
+        };
+        this.#later(
+          this.#backOffDelayMs,
+          () => {
+            container.waiting = {
+              reason: 'ImagePullBackOff',
+              message: `Back-off pulling image "${image}"`,
+            };
+            this.#writeStatus(pod);
+          },
+          pod,
+        );
+        continue;
+      }
+      this.#startAttempt(pod, name, container);
+    }
+    this.#writeStatus(pod);
+  }
+
+  #startAttempt(pod: PodRuntime, name: string, container: ContainerRuntime): void {
+    const counterKey = `${pod.attemptKey}/${name}`;
+    const attemptIndex = this.#attemptCounters.get(counterKey) ?? 0;
+    this.#attemptCounters.set(counterKey, attemptIndex + 1);
+    const startedAtMs = Date.now();
+    const containerId = makeContainerId(`${pod.uid}/${name}`);
+    delete container.waiting;
+    if (this.#execution === 'local') {
+      const log = new FileLog();
+      const process = startLocalProcess(container.spec, log);
+      const attempt: Attempt = { containerId, startedAtMs, log, process };
+      this.#pushAttempt(container, attempt);
+      void process.done.then((result) => {
+        log.close();
+        if (pod.stopped && result.killed) return;
+        const finished: Partial<Attempt> = { exitCode: result.exitCode };
+        if (result.cannotRunMessage !== undefined) {
+          finished.reason = 'ContainerCannotRun';
+          finished.message = result.cannotRunMessage;
+        }
+        this.#finishAttempt(pod, name, container, attempt, finished);
+      });
+      return;
+    }
+    const script = container.script;
+    const failsThisTime = attemptIndex < script.failAttempts;
+    const log = new ScriptedLog(script.log, startedAtMs, script.durationMs);
+    const attempt: Attempt = { containerId, startedAtMs, log };
+    this.#pushAttempt(container, attempt);
+    const exitCode = failsThisTime ? 1 : script.exitCode;
+    const finished: Partial<Attempt> = { exitCode };
+    const reason = failsThisTime ? undefined : script.reason;
+    if (reason !== undefined) finished.reason = reason;
+    if (!failsThisTime && script.message !== undefined) finished.message = script.message;
+    attempt.timer = setTimeout(() => {
+      pod.timers.delete(attempt.timer as NodeJS.Timeout);
+      if (this.#closed || pod.stopped) return;
+      log.close(Date.now());
+      this.#finishAttempt(pod, name, container, attempt, finished);
+    }, script.durationMs);
+    pod.timers.add(attempt.timer);
+  }
+
+  #pushAttempt(container: ContainerRuntime, attempt: Attempt): void {
+    container.attempts.push(attempt);
+    while (container.attempts.length > 2) container.attempts.shift()?.log.dispose();
+  }
+
+  #finishAttempt(
+    pod: PodRuntime,
+    name: string,
+    container: ContainerRuntime,
+    attempt: Attempt,
+    finished: Partial<Attempt>,
+  ): void {
+    const exitCode = finished.exitCode ?? 0;
+    attempt.finishedAtMs = Date.now();
+    attempt.exitCode = exitCode;
+    attempt.reason = toTerminationReason(exitCode, finished.reason);
+    if (finished.message !== undefined) attempt.message = finished.message;
+    const restarts =
+      pod.restartPolicy === 'Always' || (pod.restartPolicy === 'OnFailure' && exitCode !== 0);
+    if (restarts && !pod.stopped) {
+      container.waiting = {
+        reason: 'CrashLoopBackOff',
+        message: `back-off ${Math.round(this.#backOffDelayMs / 1000)}s restarting failed container=${name} pod=${pod.name}_${pod.namespace}(${pod.uid})`,
+      };
+      this.#later(
+        this.#backOffDelayMs,
+        () => {
+          container.restartCount += 1;
+          this.#startAttempt(pod, name, container);
+          this.#writeStatus(pod);
+        },
+        pod,
+      );
+    } else {
+      container.final = true;
+    }
+    this.#writeStatus(pod);
+  }
+
+  /** Stops every container of a pod (deleted, or past its Job's deadline). */
+  #stopPod(pod: PodRuntime): void {
+    if (pod.stopped) return;
+    pod.stopped = true;
+    for (const timer of pod.timers) clearTimeout(timer);
+    pod.timers.clear();
+    const nowMs = Date.now();
+    for (const container of pod.containers.values()) {
+      const current = container.attempts.at(-1);
+      if (current && current.finishedAtMs === undefined) {
+        current.process?.kill(this.#killGraceMs);
+        current.log.close(nowMs);
+        // A container killed on deletion reports the SIGKILL exit, as after the grace period.
+        current.finishedAtMs = nowMs;
+        current.exitCode = 137;
+        current.reason = 'Error';
+      }
+      container.final = true;
+    }
+  }
+
+  #disposePod(pod: PodRuntime): void {
+    for (const container of pod.containers.values()) {
+      for (const attempt of container.attempts) attempt.log.dispose();
+    }
+  }
+
+  #containerStatus(container: ContainerRuntime, name: string): Json {
+    const image = container.spec.image ?? '';
+    const current = container.attempts.at(-1);
+    const previous = container.attempts.length > 1 ? container.attempts.at(-2) : undefined;
+    const terminatedOf = (attempt: Attempt): Json => ({
+      terminated: {
+        containerID: attempt.containerId,
+        exitCode: attempt.exitCode ?? 0,
+        finishedAt: formatKubeTime(new Date(attempt.finishedAtMs ?? Date.now())),
+        ...(attempt.message === undefined ? {} : { message: attempt.message }),
+        reason: attempt.reason ?? 'Completed',
+        startedAt: formatKubeTime(new Date(attempt.startedAtMs)),
+      },
+    });
+    let state: Json;
+    let lastState: Json = {};
+    let running = false;
+    if (container.waiting) {
+      state = {
+        waiting: {
+          ...(container.waiting.message === undefined
+            ? {}
+            : { message: container.waiting.message }),
+          reason: container.waiting.reason,
+        },
+      };
+      if (current) lastState = terminatedOf(current);
+    } else if (current && current.finishedAtMs === undefined) {
+      running = true;
+      state = { running: { startedAt: formatKubeTime(new Date(current.startedAtMs)) } };
+      if (previous) lastState = terminatedOf(previous);
+    } else if (current) {
+      state = terminatedOf(current);
+      if (previous) lastState = terminatedOf(previous);
+    } else {
+      state = { waiting: { reason: 'ContainerCreating' } };
+    }
+    const status: Json = {};
+    if (current) status.containerID = current.containerId;
+    status.image = current ? toRuntimeImageName(image) : image;
+    status.imageID = current ? toImageId(image) : '';
+    status.lastState = lastState;
+    status.name = name;
+    status.ready = running;
+    status.restartCount = container.restartCount;
+    status.started = running;
+    status.state = state;
+    return status;
+  }
+
+  /** Writes the pod's status from the runtime state, as the kubelet's status manager does. */
+  #writeStatus(pod: PodRuntime, options: { bind?: boolean } = {}): void {
+    const now = formatKubeTime();
+    const containers = [...pod.containers.entries()];
+    const statuses = containers.map(([name, c]) => this.#containerStatus(c, name));
+    const allFinal = containers.every(([, c]) => c.final);
+    const anyWaiting = containers.some(([, c]) => c.waiting !== undefined);
+    const allRunning = statuses.every((s) => s.ready === true);
+    const anyStarted = containers.some(([, c]) => c.attempts.length > 0);
+    const allSucceeded = containers.every(([, c]) => c.attempts.at(-1)?.exitCode === 0);
+    const phase = allFinal
+      ? allSucceeded
+        ? 'Succeeded'
+        : 'Failed'
+      : anyWaiting && containers.some(([, c]) => c.attempts.length === 0)
+        ? 'Pending'
+        : anyStarted
+          ? 'Running'
+          : 'Pending';
+    const unready = containers.filter((_, i) => statuses[i]?.ready !== true).map(([name]) => name);
+    this.#store.mutate(builtinTypes.pods, pod.namespace, pod.name, (o) => {
+      if (o.metadata.uid !== pod.uid) return;
+      const spec = asRecord(o.spec);
+      if (options.bind && !spec.nodeName) spec.nodeName = this.#nodeName;
+      o.spec = spec;
+      const status = asRecord(o.status);
+      let conditions = (
+        Array.isArray(status.conditions) ? status.conditions : []
+      ) as PodCondition[];
+      const terminal = phase === 'Succeeded' || phase === 'Failed';
+      const terminalReason = phase === 'Succeeded' ? 'PodCompleted' : 'PodFailed';
+      conditions = setPodCondition(
+        conditions,
+        { type: 'PodReadyToStartContainers', status: anyStarted && !terminal ? 'True' : 'False' },
+        now,
+      );
+      conditions = setPodCondition(
+        conditions,
+        {
+          type: 'Initialized',
+          status: 'True',
+          ...(phase === 'Succeeded' ? { reason: 'PodCompleted' } : {}),
+        },
+        now,
+      );
+      const readiness = terminal
+        ? { status: 'False' as const, reason: terminalReason }
+        : allRunning
+          ? { status: 'True' as const }
+          : {
+              status: 'False' as const,
+              reason: 'ContainersNotReady',
+              message: `containers with unready status: [${unready.join(' ')}]`,
+            };
+      conditions = setPodCondition(conditions, { type: 'Ready', ...readiness }, now);
+      conditions = setPodCondition(conditions, { type: 'ContainersReady', ...readiness }, now);
+      conditions = setPodCondition(conditions, { type: 'PodScheduled', status: 'True' }, now);
+      status.conditions = conditions;
+      status.containerStatuses = statuses;
+      status.hostIP = this.#hostIp;
+      status.hostIPs = [{ ip: this.#hostIp }];
+      status.phase = phase;
+      status.podIP = toPodIp(pod.uid);
+      status.podIPs = [{ ip: toPodIp(pod.uid) }];
+      status.qosClass ??= 'BestEffort';
+      if (pod.startTime) status.startTime ??= pod.startTime;
+      o.status = status;
+    });
+  }
+
+  /** Counts attempts under a key; exposed for tests that check `failAttempts` bookkeeping. */
+  attemptsStarted(attemptKey: string, containerName: string): number {
+    return this.#attemptCounters.get(`${attemptKey}/${containerName}`) ?? 0;
+  }
+
+  async open(namespace: string, podName: string, query: PodLogQuery): Promise<Readable> {
+    const object = this.#store.get(builtinTypes.pods, namespace, podName);
+    if (!object) throw makeNotFoundError(builtinTypes.pods, podName);
+    const spec = asRecord(object.spec);
+    const names = (Array.isArray(spec.containers) ? spec.containers : []).map((c) =>
+      String(asRecord(c).name ?? ''),
+    );
+    let name = query.container;
+    if (name === undefined || name === '') {
+      if (names.length !== 1) {
+        throw makeBadRequestError(
+          `a container name must be specified for pod ${podName}, choose one of: [${names.join(' ')}]`,
+        );
+      }
+      name = names[0] ?? '';
+    }
+    if (!names.includes(name)) {
+      throw makeBadRequestError(`container ${name} is not valid for pod ${podName}`);
+    }
+    const container = this.#pods.get(object.metadata.uid ?? '')?.containers.get(name);
+    const attempts = container?.attempts ?? [];
+    let attempt: Attempt | undefined;
+    if (query.previous) {
+      attempt = attempts.length > 1 ? attempts.at(-2) : undefined;
+      if (!attempt) {
+        throw makeBadRequestError(
+          `previous terminated container "${name}" in pod "${podName}" not found`,
+        );
+      }
+    } else {
+      attempt = attempts.at(-1);
+      if (!attempt) {
+        const reason = container?.waiting?.reason ?? 'ContainerCreating';
+        // The kubelet's own words for the common pending failures.
+        const why =
+          reason === 'ErrImagePull'
+            ? "image can't be pulled"
+            : reason === 'ImagePullBackOff'
+              ? 'trying and failing to pull image'
+              : reason;
+        throw makeBadRequestError(
+          `container "${name}" in pod "${podName}" is waiting to start: ${why}`,
+        );
+      }
+    }
+    const running = attempt.finishedAtMs === undefined;
+    let stream = attempt.log.open({
+      ...(query.tailLines === undefined || query.tailLines < 0
+        ? {}
+        : { tailLines: query.tailLines }),
+      ...(query.sinceSeconds === undefined
+        ? {}
+        : { sinceMs: Date.now() - query.sinceSeconds * 1000 }),
+      timestamps: query.timestamps === true,
+      follow: query.follow === true && running,
+    });
+    if (query.limitBytes !== undefined) stream = limitStreamBytes(stream, query.limitBytes);
+    return stream;
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * Test support: starts the local API server and builds real `@kubernetes/client-node` configs
+ * for the local identities (tokens signed as `aws eks get-token` does).
+ */
+import * as k8s from '@kubernetes/client-node';
+import { type LocalIdentity, localIdentities } from '../../../../infra/local-stack/identities.ts';
+import {
+  type KubeApiServer,
+  type KubeApiServerOptions,
+  startKubeApiServer,
+} from '../../../../infra/local-stack/kube/server.ts';
+import { signEksToken } from './sign-token.ts';
+
+export const testClusterName = 'local-test-cluster';
+
+export const startTestServer = (
+  options: Partial<KubeApiServerOptions> = {},
+): Promise<KubeApiServer> => startKubeApiServer({ clusterName: testClusterName, ...options });
+
+/** A token for an identity, signed for `clusterName` (default: the server's). */
+export const tokenFor = (
+  identity: LocalIdentity,
+  server: KubeApiServer,
+  extra: { clusterName?: string; signingDate?: Date; secretAccessKey?: string } = {},
+): Promise<string> =>
+  signEksToken({
+    accessKeyId: identity.accessKeyId,
+    secretAccessKey: extra.secretAccessKey ?? identity.secretAccessKey,
+    clusterName: extra.clusterName ?? server.clusterName,
+    ...(extra.signingDate ? { signingDate: extra.signingDate } : {}),
+  });
+
+/** A KubeConfig for the server with a bearer token (and, by default, the cluster's CA). */
+export const makeKubeConfig = (
+  server: KubeApiServer,
+  token: string,
+  options: { trustCa?: boolean } = {},
+): k8s.KubeConfig => {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [
+      {
+        name: 'local',
+        server: server.endpoint,
+        ...(options.trustCa === false ? {} : { caData: server.caData }),
+        skipTLSVerify: false,
+      },
+    ],
+    users: [{ name: 'user', token }],
+    contexts: [{ name: 'ctx', cluster: 'local', user: 'user' }],
+    currentContext: 'ctx',
+  });
+  return kc;
+};
+
+export const adminConfig = async (server: KubeApiServer): Promise<k8s.KubeConfig> =>
+  makeKubeConfig(server, await tokenFor(localIdentities.admin, server));
+
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: unknown;
+}
+
+/**
+ * A raw HTTPS request with the cluster CA trusted (undici via a custom dispatcher is not needed:
+ * node:https with `ca`).
+ */
+export async function requestRaw(
+  server: KubeApiServer,
+  token: string | undefined,
+  method: string,
+  path: string,
+  body?: { contentType: string; text: string },
+  timeoutMs = 5000,
+): Promise<RawResponse> {
+  const https = await import('node:https');
+  return new Promise((resolve, reject) => {
+    const url = new URL(path, server.endpoint);
+    const req = https.request(
+      url,
+      {
+        method,
+        ca: server.caPem,
+        headers: {
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+          ...(body ? { 'Content-Type': body.contentType } : {}),
+        },
+        timeout: timeoutMs,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          const headers = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) {
+            if (typeof v === 'string') headers.set(k, v);
+          }
+          resolve({ status: res.statusCode ?? 0, headers, text, json });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    req.on('error', reject);
+    req.end(body?.text);
+  });
+}
+
+/** A minimal valid Job. */
+export const makeJob = (name: string, extra: Record<string, unknown> = {}) => ({
+  apiVersion: 'batch/v1',
+  kind: 'Job',
+  metadata: { name, ...extra },
+  spec: {
+    template: {
+      spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox:1.36' }] },
+    },
+  },
+});
