@@ -85,7 +85,12 @@ export async function requestRaw(
         ca: server.caPem,
         headers: {
           ...(token ? { Authorization: `Bearer ${token}` } : {}),
-          ...(body ? { 'Content-Type': body.contentType } : {}),
+          ...(body
+            ? {
+                'Content-Type': body.contentType,
+                'Content-Length': String(Buffer.byteLength(body.text)),
+              }
+            : {}),
         },
         timeout: timeoutMs,
       },
