@@ -69,7 +69,10 @@ export class ExecutionService {
   private readonly stateMachines = new Map<string, StateMachineRecord>();
   private readonly executions = new Map<string, ExecutionRecord>();
 
-  constructor(private readonly activities: ActivityService) {}
+  constructor(
+    private readonly activities: ActivityService,
+    private readonly options: { fullDefinitionValidation: boolean },
+  ) {}
 
   /** Idempotent when name, definition and role are the same, as in AWS. */
   createStateMachine(request: {
@@ -82,7 +85,7 @@ export class ExecutionService {
     if (typeof request.roleArn !== 'string' || request.roleArn.length === 0) {
       throw new SfnServiceError('InvalidArn', `Invalid Arn: 'roleArn is required'`);
     }
-    const parsed = parseDefinition(request.definition);
+    const parsed = parseDefinition(request.definition, this.options.fullDefinitionValidation);
     const definition = request.definition as string;
     const type = request.type === undefined ? 'STANDARD' : String(request.type);
     if (type !== 'STANDARD' && type !== 'EXPRESS') {

@@ -1,5 +1,6 @@
 import './promise-with-resolvers.ts';
 import { StateMachine, type StateMachineDefinition } from 'aws-local-stepfunctions';
+import { findDefinitionProblems } from './definition-check.ts';
 import { SfnServiceError } from './protocol.ts';
 
 type JsonObject = Record<string, unknown>;
@@ -22,10 +23,11 @@ export interface PreparedDefinition {
 }
 
 /**
- * Parses and validates a definition as `CreateStateMachine` does, with the interpreter's own
- * validator (asl-validator); answers `InvalidDefinition` like AWS.
+ * Parses and validates a definition as `CreateStateMachine` does and answers `InvalidDefinition`
+ * like AWS: always a fast structural check; with `fullValidation`, also the interpreter's own
+ * validator (asl-validator: JSON schemas, paths, ARNs), which costs about a second per call.
  */
-export const parseDefinition = (text: unknown): JsonObject => {
+export const parseDefinition = (text: unknown, fullValidation = false): JsonObject => {
   if (typeof text !== 'string') {
     throw new SfnServiceError(
       'InvalidDefinition',
@@ -47,6 +49,14 @@ export const parseDefinition = (text: unknown): JsonObject => {
       `Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: the definition must be an object with StartAt and States'`,
     );
   }
+  const problems = findDefinitionProblems(parsed);
+  if (problems.length > 0) {
+    throw new SfnServiceError(
+      'InvalidDefinition',
+      `Invalid State Machine Definition: '${problems.join(', ')}'`,
+    );
+  }
+  if (!fullValidation) return parsed;
   try {
     new StateMachine(parsed as unknown as StateMachineDefinition);
   } catch (error) {

@@ -26,6 +26,12 @@ export interface StepFunctionsOptions {
    * AWS's are 3,000 burst / 500 per second (largest Regions), 1,500 / 300 elsewhere.
    */
   throttling?: ThrottlingConfig;
+  /**
+   * Also validate definitions with aws-local-stepfunctions' full validator (asl-validator), about
+   * a second per `CreateStateMachine`; the fast structural check always runs.
+   * @default false
+   */
+  fullDefinitionValidation?: boolean;
 }
 
 /** A fault to answer instead of running an operation, for testing a client's error handling. */
@@ -70,7 +76,9 @@ export async function startStepFunctions(
     longPollHoldMs: options.longPollHoldMs ?? 60_000,
     maxPollersPerActivity: options.maxPollersPerActivity ?? 1000,
   });
-  const executions = new ExecutionService(activities);
+  const executions = new ExecutionService(activities, {
+    fullDefinitionValidation: options.fullDefinitionValidation ?? false,
+  });
   const operations = makeOperations(activities, executions);
   let bucket = options.throttling ? new TokenBucket(options.throttling) : undefined;
   const faults = new Map<string, { fault: InjectedFault; remaining: number }>();
