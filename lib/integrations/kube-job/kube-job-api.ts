@@ -1,0 +1,118 @@
+/**
+ * The {@link JobApi} port over `lib/kube`'s raw client: the Kubernetes REST paths for Jobs, Pods
+ * and pod logs. Errors pass through unchanged (`EKS.<status>`, `EKS.ConnectionFailed`).
+ */
+import type { KubeClient, QueryParameters } from '../../kube/client.ts';
+import type { KubeConnector } from '../../kube/connection.ts';
+import type { JobApi, JobWatchEvent, KubeJob, KubePod } from './job-api.ts';
+import type { ClusterCoordinates } from './parse-input.ts';
+
+/**
+ * How long the server keeps one watch open. API servers end watches after a while anyway;
+ * asking keeps the stream fresh (a silently dead connection is replaced) and the resume is cheap.
+ */
+const watchTimeoutSeconds = 300;
+/** Pods listed per page: a Job with thousands of pods must not become one huge response. */
+const podsPageSize = 500;
+
+const segment = (value: string) => encodeURIComponent(value);
+const jobsPath = (namespace: string) => `/apis/batch/v1/namespaces/${segment(namespace)}/jobs`;
+
+const parseJson = <T>(body: string): T => JSON.parse(body) as T;
+
+/** The runJob integrations' view of one cluster. */
+export const makeKubeJobApi = (client: KubeClient): JobApi => ({
+  async createJob(namespace, job, signal) {
+    const response = await client.request({
+      method: 'POST',
+      path: jobsPath(namespace),
+      body: JSON.stringify(job),
+      contentType: 'application/json',
+      signal,
+    });
+    return parseJson<KubeJob>(response.body);
+  },
+
+  async getJob(namespace, name, signal) {
+    const response = await client.request({
+      method: 'GET',
+      path: `${jobsPath(namespace)}/${segment(name)}`,
+      signal,
+    });
+    return parseJson<KubeJob>(response.body);
+  },
+
+  watchJob(namespace, name, fromResourceVersion, onEvent, signal) {
+    const query: Record<string, string[]> = {
+      fieldSelector: [`metadata.name=${name}`],
+      allowWatchBookmarks: ['true'],
+      timeoutSeconds: [String(watchTimeoutSeconds)],
+    };
+    if (fromResourceVersion !== '') query.resourceVersion = [fromResourceVersion];
+    return client.watch(
+      jobsPath(namespace),
+      query,
+      (event) => onEvent(event as JobWatchEvent),
+      signal,
+    );
+  },
+
+  async listPods(namespace, labelSelector, signal) {
+    const pods: KubePod[] = [];
+    let continueToken: string | undefined;
+    do {
+      const query: Record<string, string[]> = {
+        labelSelector: [labelSelector],
+        limit: [String(podsPageSize)],
+      };
+      if (continueToken !== undefined) query.continue = [continueToken];
+      const response = await client.request({
+        method: 'GET',
+        path: `/api/v1/namespaces/${segment(namespace)}/pods`,
+        query,
+        signal,
+      });
+      const page = parseJson<{ items?: KubePod[]; metadata?: { continue?: string } }>(
+        response.body,
+      );
+      pods.push(...(page.items ?? []));
+      continueToken = page.metadata?.continue || undefined;
+    } while (continueToken !== undefined);
+    return pods;
+  },
+
+  async deleteJob(namespace, name, propagationPolicy, signal) {
+    await client.request({
+      method: 'DELETE',
+      path: `${jobsPath(namespace)}/${segment(name)}`,
+      query: { propagationPolicy: [propagationPolicy] },
+      signal,
+    });
+  },
+
+  readLog(namespace, pod, container, options, signal) {
+    const query: Record<string, readonly string[]> = { ...options.extra, container: [container] };
+    if (options.tailLines !== undefined) query.tailLines = [String(options.tailLines)];
+    if (options.limitBytes !== undefined) query.limitBytes = [String(options.limitBytes)];
+    return client.streamText(
+      `/api/v1/namespaces/${segment(namespace)}/pods/${segment(pod)}/log`,
+      query as QueryParameters,
+      signal,
+    );
+  },
+});
+
+/** Opens the Job API of the cluster a task names, through the worker's shared connector. */
+export const makeJobApiOpener =
+  (connect: KubeConnector['connect']) =>
+  async (coordinates: ClusterCoordinates, signal: AbortSignal): Promise<JobApi> =>
+    makeKubeJobApi(
+      await connect(
+        {
+          clusterName: coordinates.ClusterName,
+          endpoint: coordinates.Endpoint,
+          certificateAuthority: coordinates.CertificateAuthority,
+        },
+        signal,
+      ),
+    );

@@ -1,0 +1,164 @@
+/**
+ * `eks:runJob` and `eks:runJob.sync` (contract §2.2): create a Job; with `.sync`, wait for it to
+ * end, then output the final Job (with its pods' logs when asked) or fail with `EKS.JobFailed`.
+ */
+
+import type { KubeConnector } from '../../kube/connection.ts';
+import type { Integration, TaskContext } from '../types.ts';
+import { TaskAbortedError } from '../types.ts';
+import { collectLogs } from './collect-logs.ts';
+import type { JobApi, KubeJob } from './job-api.ts';
+import { makeJobFailedError } from './job-failure.ts';
+import { makeJobApiOpener } from './kube-job-api.ts';
+import { type ClusterCoordinates, parseRunJobInput } from './parse-input.ts';
+import { waitForJobEnd } from './wait-for-job.ts';
+
+/** Step Functions' `SendTaskSuccess` output limit, in UTF-8 bytes. */
+export const stepFunctionsMaxOutputBytes = 262_144;
+
+/** Opens the Job API of a cluster: resolves its coordinates, checks trust, signs tokens. */
+export type OpenJobApi = (coordinates: ClusterCoordinates, signal: AbortSignal) => Promise<JobApi>;
+
+export interface RunJobOptions {
+  /** The fallback GET while waiting, in case the watch is silently stuck. @default 5000 */
+  pollIntervalMs?: number;
+  /**
+   * Delete the Job (propagationPolicy Background) when Step Functions no longer wants the result
+   * (a heartbeat answered TaskTimedOut, TaskDoesNotExist or InvalidToken). @default false
+   */
+  cleanupOnAbandon?: boolean;
+  /** @default 262144 */
+  maxOutputBytes?: number;
+  /** How long the clean-up delete may take. @default 10000 */
+  cleanupTimeoutMs?: number;
+}
+
+/**
+ * Either `lib/kube`'s connector (`connect`, the worker's wiring) or a {@link JobApi} opener
+ * (`openJobApi`, tests with an in-memory fake).
+ */
+export type RunJobDeps = RunJobOptions &
+  ({ connect: KubeConnector['connect'] } | { openJobApi: OpenJobApi });
+
+/** The Job as returned to the state machine: `metadata.managedFields` dropped (contract §2.2). */
+export const toOutputJob = (job: KubeJob): KubeJob => {
+  if (job.metadata?.managedFields === undefined) return job;
+  const { managedFields: _dropped, ...metadata } = job.metadata;
+  return { ...job, metadata };
+};
+
+/** The label selector of the Job's own pods: its `spec.selector`, i.e. the controller-uid. */
+export const toPodSelector = (job: KubeJob): string => {
+  const matchLabels = job.spec?.selector?.matchLabels;
+  if (matchLabels !== undefined && Object.keys(matchLabels).length > 0) {
+    return Object.entries(matchLabels)
+      .map(([key, value]) => `${key}=${value}`)
+      .join(',');
+  }
+  return `batch.kubernetes.io/controller-uid=${job.metadata?.uid ?? ''}`;
+};
+
+const isAbandoned = (signal: AbortSignal): boolean =>
+  signal.aborted &&
+  signal.reason instanceof TaskAbortedError &&
+  signal.reason.abortCause.kind === 'abandoned';
+
+/** The two runJob integrations, in the order `[eks-runJob, eks-runJob-sync]`. */
+export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integration] => {
+  const pollIntervalMs = deps.pollIntervalMs ?? 5000;
+  const maxOutputBytes = deps.maxOutputBytes ?? stepFunctionsMaxOutputBytes;
+  const cleanupTimeoutMs = deps.cleanupTimeoutMs ?? 10_000;
+  const openJobApi = 'openJobApi' in deps ? deps.openJobApi : makeJobApiOpener(deps.connect);
+
+  const runJob: Integration = {
+    activitySuffix: 'eks-runJob',
+    async run(input: unknown, context: TaskContext) {
+      const { coordinates, namespace, job } = parseRunJobInput(input, false);
+      const api = await openJobApi(coordinates, context.signal);
+      const created = await api.createJob(namespace, job, context.signal);
+      context.logger.info('Job created.', { namespace, jobName: created.metadata?.name });
+      return toOutputJob(created);
+    },
+  };
+
+  const runJobSync: Integration = {
+    activitySuffix: 'eks-runJob-sync',
+    async run(input: unknown, context: TaskContext) {
+      const { signal, logger } = context;
+      const { coordinates, namespace, job, logOptions } = parseRunJobInput(input, true);
+      const api = await openJobApi(coordinates, signal);
+      const created = await api.createJob(namespace, job, signal);
+      // With generateName the server picks the name; everything after follows that one.
+      const name = created.metadata?.name ?? job.metadata?.name ?? '';
+      const uid = created.metadata?.uid;
+      logger.info('Job created; waiting for it to finish.', { namespace, jobName: name });
+
+      let finished: Awaited<ReturnType<typeof waitForJobEnd>>;
+      try {
+        finished = await waitForJobEnd({
+          api,
+          namespace,
+          name,
+          uid,
+          resourceVersion: created.metadata?.resourceVersion ?? '',
+          pollIntervalMs,
+          signal,
+          onWarning: (message, fields) =>
+            logger.warn(message, { namespace, jobName: name, ...fields }),
+        });
+      } catch (error) {
+        if (deps.cleanupOnAbandon === true && isAbandoned(signal)) {
+          await deleteAbandonedJob(api, namespace, name, context);
+        }
+        throw error;
+      }
+      logger.info('Job finished.', { namespace, jobName: name, outcome: finished.outcome });
+
+      const finalJob = toOutputJob(finished.job);
+      const needPods = finished.outcome === 'Failed' || logOptions.retrieveLogs;
+      const pods = needPods ? await api.listPods(namespace, toPodSelector(finalJob), signal) : [];
+      if (finished.outcome === 'Failed') {
+        throw await makeJobFailedError({
+          job: finalJob,
+          namespace,
+          pods,
+          ...(logOptions.retrieveLogs ? { api, logParameters: logOptions.logParameters } : {}),
+          signal,
+        });
+      }
+      if (!logOptions.retrieveLogs) return finalJob;
+      const logs = await collectLogs({
+        api,
+        namespace,
+        pods,
+        rawLogs: logOptions.rawLogs,
+        logParameters: logOptions.logParameters,
+        outputWithoutLogs: finalJob,
+        maxOutputBytes,
+        signal,
+      });
+      return { ...finalJob, logs };
+    },
+  };
+
+  async function deleteAbandonedJob(
+    api: JobApi,
+    namespace: string,
+    name: string,
+    context: TaskContext,
+  ): Promise<void> {
+    // The task's own signal is aborted by now; the clean-up gets its own, bounded, time.
+    try {
+      await api.deleteJob(namespace, name, 'Background', AbortSignal.timeout(cleanupTimeoutMs));
+      context.logger.info('Abandoned Job deleted.', { namespace, jobName: name });
+    } catch (error) {
+      context.logger.warn('Could not delete the abandoned Job.', {
+        namespace,
+        jobName: name,
+        error: (error as Error).name,
+      });
+    }
+  }
+
+  return [runJob, runJobSync];
+};
