@@ -1,0 +1,120 @@
+/**
+ * Validation of an `eks:call` task input (contract §2.1). Every problem is collected with its
+ * field path, so one failed execution shows everything to fix.
+ */
+import { type InputProblem, InvalidParametersError } from '../../errors.ts';
+import type { QueryParameters } from '../../kube/client.ts';
+import { decodeCertificateAuthority, toEndpointOrigin } from '../../kube/connection.ts';
+
+export const kubeCallMethods = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH'] as const;
+export type KubeCallMethod = (typeof kubeCallMethods)[number];
+
+/** A valid `eks:call` input. `requestBody` is absent when the input has no `RequestBody`. */
+export interface KubeCallInput {
+  clusterName: string;
+  endpoint?: string;
+  certificateAuthority?: string;
+  method: KubeCallMethod;
+  path: string;
+  queryParameters?: QueryParameters;
+  /** A JSON value or a string, as given. */
+  requestBody?: unknown;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `$.QueryParameters.labelSelector`, or the bracket form for keys that are not identifiers. */
+const childPath = (parent: string, key: string): string =>
+  /^[A-Za-z_$][\w$]*$/.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
+
+const describeType = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+
+/** Returns the typed input or throws {@link InvalidParametersError} listing every problem. */
+export function parseKubeCallInput(input: unknown): KubeCallInput {
+  if (!isPlainObject(input)) {
+    throw new InvalidParametersError([
+      { path: '$', message: `must be a JSON object, got ${describeType(input)}` },
+    ]);
+  }
+  const problems: InputProblem[] = [];
+  const problem = (path: string, message: string) => problems.push({ path, message });
+
+  const { ClusterName, Endpoint, CertificateAuthority, Method, Path, QueryParameters } = input;
+
+  if (ClusterName === undefined) problem('$.ClusterName', 'is required');
+  else if (typeof ClusterName !== 'string' || ClusterName === '') {
+    problem('$.ClusterName', 'must be a non-empty string');
+  }
+
+  if (Endpoint !== undefined) {
+    if (typeof Endpoint !== 'string') problem('$.Endpoint', 'must be a string');
+    else {
+      const parsed = toEndpointOrigin(Endpoint);
+      if ('problem' in parsed) problem('$.Endpoint', parsed.problem);
+    }
+  }
+
+  if (CertificateAuthority !== undefined) {
+    if (typeof CertificateAuthority !== 'string') {
+      problem('$.CertificateAuthority', 'must be a base64 string');
+    } else {
+      try {
+        decodeCertificateAuthority(CertificateAuthority);
+      } catch (error) {
+        problem('$.CertificateAuthority', (error as Error).message);
+      }
+    }
+  }
+
+  if (Method === undefined) problem('$.Method', 'is required');
+  else if (!kubeCallMethods.includes(Method as KubeCallMethod)) {
+    problem('$.Method', `must be one of ${kubeCallMethods.join(', ')}`);
+  }
+
+  if (Path === undefined) problem('$.Path', 'is required');
+  else if (typeof Path !== 'string' || !Path.startsWith('/')) {
+    problem('$.Path', 'must be a string starting with /');
+  } else if (/[?#]/.test(Path)) {
+    problem('$.Path', 'must not contain ? or #: put query parameters in QueryParameters');
+  } else if (/[^\x21-\x7e]/.test(Path)) {
+    problem('$.Path', 'must be printable ASCII without spaces (percent-encode other characters)');
+  }
+
+  if (QueryParameters !== undefined) {
+    if (!isPlainObject(QueryParameters)) {
+      problem('$.QueryParameters', 'must be an object mapping names to lists of strings');
+    } else {
+      for (const [key, values] of Object.entries(QueryParameters)) {
+        const path = childPath('$.QueryParameters', key);
+        if (!Array.isArray(values)) {
+          problem(path, 'must be a list of strings');
+          continue;
+        }
+        values.forEach((value, index) => {
+          if (typeof value !== 'string') problem(`${path}[${index}]`, 'must be a string');
+        });
+      }
+    }
+  }
+
+  if ('RequestBody' in input && (Method === 'GET' || Method === 'HEAD')) {
+    problem('$.RequestBody', `must be absent for ${Method}`);
+  }
+
+  if (problems.length > 0) throw new InvalidParametersError(problems);
+  return {
+    clusterName: ClusterName as string,
+    ...(Endpoint === undefined ? {} : { endpoint: Endpoint as string }),
+    ...(CertificateAuthority === undefined
+      ? {}
+      : { certificateAuthority: CertificateAuthority as string }),
+    method: Method as KubeCallMethod,
+    path: Path as string,
+    ...(QueryParameters === undefined
+      ? {}
+      : { queryParameters: QueryParameters as QueryParameters }),
+    ...('RequestBody' in input ? { requestBody: input.RequestBody } : {}),
+  };
+}

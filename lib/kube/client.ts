@@ -1,0 +1,502 @@
+/**
+ * Raw requests to one cluster's API server with an EKS bearer token.
+ *
+ * TLS material and the Authorization header come from `@kubernetes/client-node`'s own plumbing
+ * (`KubeConfig.applyToHTTPSOptions`, with an `Authenticator` that hands out EKS tokens). The
+ * request itself goes through `node:https`, not client-node's fetch path: that path is node-fetch
+ * (a transitive dependency we would have to import behind its back), and Node's global fetch
+ * cannot take the https.Agent that carries the cluster CA. `node:https` streams, aborts on a
+ * signal and reports the precise socket/TLS error codes that `EKS.ConnectionFailed` promises.
+ */
+import { type IncomingMessage, STATUS_CODES } from 'node:http';
+import https from 'node:https';
+import type { Readable } from 'node:stream';
+import { KubeConfig, type User } from '@kubernetes/client-node';
+import { ErrorName, kubeStatusErrorName, TaskFailedError } from '../errors.ts';
+import type { EksTokenProvider } from './eks-token.ts';
+
+/** client-node 1.4 does not export its Authenticator interface from the package root. */
+type Authenticator = Parameters<KubeConfig['addAuthenticator']>[0];
+
+/** Query parameters: each value repeats the key (`?a=1&a=2`). */
+export type QueryParameters = Readonly<Record<string, readonly string[]>>;
+
+export interface KubeRequest {
+  method: string;
+  /** Starts with `/`, carries no query. */
+  path: string;
+  query?: QueryParameters | undefined;
+  body?: string | Buffer | undefined;
+  contentType?: string | undefined;
+  /** @default 'application/json, *\/*' */
+  accept?: string | undefined;
+  signal: AbortSignal;
+}
+
+export interface KubeResponse {
+  statusCode: number;
+  statusText: string;
+  contentType: string | undefined;
+  /** The body as UTF-8 text, empty for HEAD and 204. */
+  body: string;
+}
+
+/** One line of a watch stream. `object` is a Status for `type: 'ERROR'` (410 Gone, ...). */
+export interface KubeWatchEvent {
+  type: string;
+  object: unknown;
+}
+
+export interface KubeClient {
+  readonly clusterName: string;
+  /** The API server origin, `https://host[:port]`. */
+  readonly endpoint: string;
+  /** One request, body buffered (up to `maxResponseBytes`). Non-2xx throws {@link KubeApiError}. */
+  request(request: KubeRequest): Promise<KubeResponse>;
+  /**
+   * Watches `path` (adds `watch=true`), calling `onEvent` per newline-delimited JSON event.
+   * Resolves when the server ends the stream (it does after `timeoutSeconds`); rejects with the
+   * signal's reason when aborted.
+   */
+  watch(
+    path: string,
+    query: QueryParameters | undefined,
+    onEvent: (event: KubeWatchEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /** A streamed text body (pod logs) as a UTF-8 Readable; never buffered whole. */
+  streamText(
+    path: string,
+    query: QueryParameters | undefined,
+    signal: AbortSignal,
+  ): Promise<Readable>;
+  /** Closes idle keep-alive connections. */
+  close(): void;
+}
+
+export interface KubeRetryOptions {
+  /** Retries after the first attempt for 429/5xx and connection resets. @default 3 */
+  maxRetries?: number;
+  /** First backoff without Retry-After, doubled per retry, with jitter. @default 250 */
+  baseDelayMs?: number;
+  /** Cap on any wait, Retry-After included. @default 10_000 */
+  maxDelayMs?: number;
+}
+
+export interface KubeClientOptions {
+  clusterName: string;
+  /** `https://host[:port]` */
+  endpoint: string;
+  /** The cluster CA (PEM, one or more certificates). */
+  caPem: string;
+  tokens: EksTokenProvider;
+  retry?: KubeRetryOptions;
+  /** Largest body `request` buffers; bigger fails with EKS.OutputTooLarge. @default 16 MiB */
+  maxResponseBytes?: number;
+  /** Time allowed for TCP connect + TLS handshake. @default 10_000 */
+  connectTimeoutMs?: number;
+}
+
+/** A non-2xx answer: `EKS.<status>` with the contract's cause (§2.3). */
+export class KubeApiError extends TaskFailedError {
+  readonly statusCode: number;
+  readonly responseBody: unknown;
+  constructor(statusCode: number, statusText: string, responseBody: unknown) {
+    super(kubeStatusErrorName(statusCode), `Kubernetes API answered ${statusCode} ${statusText}`, {
+      failureCause: {
+        ...(responseBody === undefined ? {} : { ResponseBody: responseBody }),
+        StatusCode: statusCode,
+        StatusText: statusText,
+      },
+      retryable: statusCode === 429 || statusCode >= 500,
+    });
+    this.name = 'KubeApiError';
+    this.statusCode = statusCode;
+    this.responseBody = responseBody;
+  }
+}
+
+/**
+ * A response body as a state machine sees it: parsed JSON when the server says it is JSON (and it
+ * parses), the text otherwise, undefined when empty.
+ */
+export function parseResponseBody(body: string, contentType: string | undefined): unknown {
+  if (body.length === 0) return undefined;
+  if (contentType && /[/+]json\b/i.test(contentType)) {
+    try {
+      return JSON.parse(body);
+    } catch {
+      return body;
+    }
+  }
+  return body;
+}
+
+/** Error bodies only feed a failure cause (cut to 32 KiB anyway); do not buffer more. */
+const maxErrorBodyBytes = 64 * 1024;
+/** Methods safe to repeat after a 5xx without Retry-After or a reset connection. */
+const idempotentMethods = new Set(['GET', 'HEAD']);
+/** Socket errors where a request on a reused keep-alive connection may simply be repeated. */
+const resetCodes = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+const encodeQuery = (query: QueryParameters | undefined): string => {
+  const pairs = Object.entries(query ?? {}).flatMap(([key, values]) =>
+    values.map((value) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`),
+  );
+  return pairs.length === 0 ? '' : `?${pairs.join('&')}`;
+};
+
+const statusTextOf = (res: IncomingMessage): string =>
+  res.statusMessage || STATUS_CODES[res.statusCode ?? 0] || '';
+
+/** `Retry-After` as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
+export function parseRetryAfterMs(
+  value: string | undefined,
+  nowMs = Date.now(),
+): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const dateMs = Date.parse(value);
+  return Number.isNaN(dateMs) ? undefined : Math.max(0, dateMs - nowMs);
+}
+
+const sleep = (delayMs: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, delayMs);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** Reads a body, destroying the stream once it passes `maxBytes`. */
+const readBody = (
+  res: IncomingMessage,
+  maxBytes: number,
+  signal: AbortSignal,
+): Promise<{ text: string; truncated: boolean }> =>
+  new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onAbort = () => res.destroy(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    const finish = () => signal.removeEventListener('abort', onAbort);
+    res.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        chunks.push(chunk.subarray(0, chunk.length - (size - maxBytes)));
+        finish();
+        res.destroy();
+        resolve({ text: Buffer.concat(chunks).toString('utf8'), truncated: true });
+        return;
+      }
+      chunks.push(chunk);
+    });
+    res.on('end', () => {
+      finish();
+      resolve({ text: Buffer.concat(chunks).toString('utf8'), truncated: false });
+    });
+    res.on('error', (error) => {
+      finish();
+      reject(signal.aborted ? signal.reason : error);
+    });
+  });
+
+/** Makes a client for one cluster. Cheap; keep one per cluster to reuse its connections. */
+export function makeKubeClient(options: KubeClientOptions): KubeClient {
+  const { clusterName, tokens } = options;
+  const endpointUrl = new URL(options.endpoint);
+  if (endpointUrl.protocol !== 'https:') throw new Error('the API server endpoint must be https');
+  const endpoint = endpointUrl.origin;
+  const maxRetries = options.retry?.maxRetries ?? 3;
+  const baseDelayMs = options.retry?.baseDelayMs ?? 250;
+  const maxDelayMs = options.retry?.maxDelayMs ?? 10_000;
+  const maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+
+  const userName = 'eks-activity-worker';
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromClusterAndUser(
+    {
+      name: clusterName,
+      server: endpoint,
+      caData: Buffer.from(options.caPem, 'utf8').toString('base64'),
+      skipTLSVerify: false,
+    },
+    { name: userName },
+  );
+  const eksAuthenticator: Authenticator = {
+    isAuthProvider: (user: User) => user.name === userName,
+    async applyAuthentication(_user, opts) {
+      const token = await tokens.getToken(clusterName);
+      opts.headers = { ...opts.headers, Authorization: `Bearer ${token}` };
+    },
+  };
+  kubeConfig.addAuthenticator(eksAuthenticator);
+
+  // client-node builds a fresh, non-keep-alive Agent on every applyToHTTPSOptions call; one
+  // keep-alive Agent per cluster (same CA) avoids a TLS handshake per request and per watch.
+  let agent: https.Agent | undefined;
+
+  const backoffMs = (retry: number): number =>
+    Math.min(maxDelayMs, baseDelayMs * 2 ** (retry - 1) * (0.5 + Math.random() / 2));
+
+  const connectionFailed = (error: unknown): TaskFailedError => {
+    const e = error as { code?: string; message?: string };
+    const code = e.code ?? 'UNKNOWN';
+    return new TaskFailedError(
+      ErrorName.ConnectionFailed,
+      `Cannot reach the Kubernetes API server at ${endpoint}: ${code}`,
+      {
+        cause: error,
+        failureCause: { Endpoint: endpoint, Code: code, Message: e.message ?? String(error) },
+        retryable: !code.startsWith('ERR_TLS') && !/CERT|SIGNATURE/.test(code),
+      },
+    );
+  };
+
+  /** One attempt: resolves with the response (any status) and the token that was sent. */
+  const sendOnce = async (
+    request: KubeRequest,
+  ): Promise<{ res: IncomingMessage; authorization: string }> => {
+    const headers: Record<string, string | number> = {
+      Accept: request.accept ?? 'application/json, */*',
+      'User-Agent': 'eks-activity-worker',
+    };
+    if (request.body !== undefined) {
+      headers['Content-Type'] = request.contentType ?? 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(request.body);
+    }
+    const httpsOptions: https.RequestOptions = { headers };
+    await kubeConfig.applyToHTTPSOptions(httpsOptions);
+    if (httpsOptions.rejectUnauthorized === false) {
+      throw new Error('refusing to send a token without TLS verification');
+    }
+    agent ??= new https.Agent({ keepAlive: true, ca: httpsOptions.ca });
+    const authorization = String(
+      (httpsOptions.headers as Record<string, unknown> | undefined)?.Authorization ?? '',
+    );
+    return new Promise((resolve, reject) => {
+      const req = https.request({
+        ...httpsOptions,
+        agent,
+        method: request.method,
+        protocol: 'https:',
+        hostname: endpointUrl.hostname.replace(/^\[|\]$/g, ''),
+        port: endpointUrl.port || 443,
+        path: `${request.path}${encodeQuery(request.query)}`,
+        signal: request.signal,
+      });
+      req.on('socket', (socket) => {
+        if (!socket.connecting) return;
+        const timer = setTimeout(() => {
+          const error = Object.assign(new Error(`connect timed out after ${connectTimeoutMs} ms`), {
+            code: 'ETIMEDOUT',
+          });
+          req.destroy(error);
+        }, connectTimeoutMs);
+        const clear = () => clearTimeout(timer);
+        socket.once('secureConnect', clear);
+        socket.once('close', clear);
+      });
+      req.on('response', (res) => resolve({ res, authorization }));
+      req.on('error', reject);
+      req.end(request.body);
+    });
+  };
+
+  /**
+   * Sends with retries and returns a 2xx response, unread. Retries follow client-go: 429 and 5xx
+   * are repeated when the server sends Retry-After (honoured, capped), and for GET/HEAD also
+   * without it (backoff); a 401 is repeated once with a freshly signed token (the cached one may
+   * have been refused for a clock or credentials change).
+   */
+  const open = async (request: KubeRequest): Promise<IncomingMessage> => {
+    const { signal } = request;
+    let retries = 0;
+    let resignedAfter401 = false;
+    const idempotent = idempotentMethods.has(request.method);
+    for (;;) {
+      signal.throwIfAborted();
+      let sent: { res: IncomingMessage; authorization: string };
+      try {
+        sent = await sendOnce(request);
+      } catch (error) {
+        if (signal.aborted) throw signal.reason;
+        if (error instanceof TaskFailedError) throw error;
+        const code = (error as { code?: string }).code ?? '';
+        if (idempotent && resetCodes.has(code) && retries < maxRetries) {
+          retries += 1;
+          await sleep(backoffMs(retries), signal);
+          continue;
+        }
+        throw connectionFailed(error);
+      }
+      const { res, authorization } = sent;
+      const statusCode = res.statusCode ?? 0;
+      if (statusCode >= 200 && statusCode < 300) return res;
+
+      const { text } = await readBody(res, maxErrorBodyBytes, signal).catch((error) => {
+        if (signal.aborted) throw signal.reason;
+        throw connectionFailed(error);
+      });
+      if (statusCode === 401 && !resignedAfter401) {
+        resignedAfter401 = true;
+        tokens.invalidate(clusterName, authorization.replace(/^Bearer /, ''));
+        continue;
+      }
+      const header = res.headers['retry-after'];
+      const retryAfterMs = parseRetryAfterMs(Array.isArray(header) ? header[0] : header);
+      const retryable = statusCode === 429 || statusCode >= 500;
+      if (
+        retryable &&
+        retries < maxRetries &&
+        (retryAfterMs !== undefined || idempotent || statusCode === 429)
+      ) {
+        retries += 1;
+        await sleep(Math.min(maxDelayMs, retryAfterMs ?? backoffMs(retries)), signal);
+        continue;
+      }
+      throw new KubeApiError(
+        statusCode,
+        statusTextOf(res),
+        parseResponseBody(text, res.headers['content-type']),
+      );
+    }
+  };
+
+  return {
+    clusterName,
+    endpoint,
+
+    async request(request) {
+      const res = await open(request);
+      const { text, truncated } = await readBody(res, maxResponseBytes, request.signal).catch(
+        (error) => {
+          if (request.signal.aborted) throw request.signal.reason;
+          throw connectionFailed(error);
+        },
+      );
+      if (truncated) {
+        throw new TaskFailedError(
+          ErrorName.OutputTooLarge,
+          `The Kubernetes API response is larger than ${maxResponseBytes} bytes`,
+          {
+            failureCause: {
+              Message: `The response to ${request.method} ${request.path} is larger than ${maxResponseBytes} bytes. Ask for less: use limit and continue, a labelSelector or a fieldSelector.`,
+            },
+          },
+        );
+      }
+      return {
+        statusCode: res.statusCode ?? 0,
+        statusText: statusTextOf(res),
+        contentType: res.headers['content-type'],
+        body: text,
+      };
+    },
+
+    async watch(path, query, onEvent, signal) {
+      const res = await open({
+        method: 'GET',
+        path,
+        query: { ...query, watch: ['true'] },
+        accept: 'application/json',
+        signal,
+      });
+      await new Promise<void>((resolve, reject) => {
+        let pending = '';
+        let settled = false;
+        const settle = (error?: unknown) => {
+          if (settled) return;
+          settled = true;
+          signal.removeEventListener('abort', onAbort);
+          if (error === undefined) resolve();
+          else reject(error);
+        };
+        const onAbort = () => {
+          res.destroy();
+          settle(signal.reason);
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        const handleLine = (line: string): boolean => {
+          if (line.trim() === '') return true;
+          let event: KubeWatchEvent;
+          try {
+            event = JSON.parse(line) as KubeWatchEvent;
+          } catch {
+            res.destroy();
+            settle(connectionFailed(new Error('the watch stream sent a line that is not JSON')));
+            return false;
+          }
+          try {
+            onEvent(event);
+          } catch (error) {
+            res.destroy();
+            settle(error);
+            return false;
+          }
+          return true;
+        };
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          pending += chunk;
+          let newline = pending.indexOf('\n');
+          while (newline >= 0 && !settled) {
+            const line = pending.slice(0, newline);
+            pending = pending.slice(newline + 1);
+            if (!handleLine(line)) return;
+            newline = pending.indexOf('\n');
+          }
+        });
+        res.on('end', () => {
+          // A last line without its newline is complete only if it parses.
+          if (pending.trim() !== '') {
+            try {
+              onEvent(JSON.parse(pending) as KubeWatchEvent);
+            } catch {
+              // cut mid-event: the stream is over either way
+            }
+          }
+          settle();
+        });
+        res.on('error', (error) =>
+          settle(signal.aborted ? signal.reason : connectionFailed(error)),
+        );
+        res.on('close', () => {
+          if (!res.complete) settle(signal.aborted ? signal.reason : undefined);
+        });
+      });
+    },
+
+    async streamText(path, query, signal) {
+      const res = await open({ method: 'GET', path, query, accept: '*/*', signal });
+      const onAbort = () => res.destroy(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      res.once('close', () => signal.removeEventListener('abort', onAbort));
+      res.setEncoding('utf8');
+      return res;
+    },
+
+    close() {
+      // Not agent.destroy(): that would cut requests other tasks still have in flight. Idle
+      // sockets close now; busy ones close when their response ends; later requests get a new
+      // agent.
+      const closing = agent;
+      agent = undefined;
+      if (!closing) return;
+      closing.keepSocketAlive = () => false as unknown as undefined;
+      for (const sockets of Object.values(closing.freeSockets)) {
+        for (const socket of sockets ?? []) socket.destroy();
+      }
+    },
+  };
+}
