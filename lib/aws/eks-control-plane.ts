@@ -121,11 +121,12 @@ function isRetryableAnswer(exceptionName: string, statusCode: number | undefined
 
 /**
  * Retry policy for EKS calls. The SDK's `standard` strategy already retries throttling errors,
- * 429 and 5xx answers and transient network errors with jittered exponential back-off (base
- * 100 ms, capped at 20 s) and a client-wide retry quota. We only raise the attempt count from 3 to
- * 6: a cluster create is rare and expensive, and failing a long workflow because EKS throttled
- * three times in ~0.3 s would be a poor trade. Six attempts wait at most ~3 s in total (plus the
- * calls), well inside any heartbeat interval.
+ * 429 and 5xx answers and transient network errors with full-jitter exponential back-off (in
+ * @smithy/core 3.41: base 50 ms for errors, 1 s for throttling, each delay capped at 20 s) under a
+ * client-wide retry quota. We only raise the attempt count from 3 to 6: a cluster create is rare
+ * and expensive, and failing a long workflow because EKS throttled twice would be a poor trade.
+ * Five throttled retries wait about 15 s on average (31 s at worst), still well inside a
+ * heartbeat interval; errors other than throttling retry within about a second.
  */
 export const eksRetryDefaults = { retryMode: 'standard', maxAttempts: 6 } as const;
 

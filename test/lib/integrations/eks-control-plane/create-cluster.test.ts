@@ -85,7 +85,8 @@ describe('eks:createCluster', () => {
 
   test('throttled calls are retried and the create still succeeds', async () => {
     local.localEks.counters.reset();
-    local.localEks.faults.inject('CreateCluster', 'throttle', 2);
+    local.localEks.faults.inject('CreateCluster', 'throttle', 1);
+    local.localEks.faults.inject('CreateCluster', 'service-unavailable', 1);
     local.localEks.faults.inject('DescribeCluster', 'server-error', 1);
 
     const output = (await local.run('eks-createCluster-sync', clusterInput('throttled'))) as {
