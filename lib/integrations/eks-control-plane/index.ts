@@ -11,7 +11,8 @@
  * may be minutes from `ACTIVE` and already in use, or the stop may be an operator's mistake), and
  * unlike a Kubernetes Job, an EKS resource is not owned by one task. A state machine that wants the
  * clean-up says so explicitly: `Catch` the failure (e.g. `States.Timeout`, `EKS.ClusterFailed`) and
- * call `eks:deleteCluster` in a following state.
+ * call `eks:deleteCluster` in a following state. This holds even when the worker is configured to
+ * clean up abandoned tasks (that setting deletes Kubernetes Jobs, which a task does own).
  */
 import type { EksControlPlane } from '../../aws/eks-control-plane.ts';
 import { EksApiError } from '../../aws/eks-control-plane.ts';
@@ -22,7 +23,7 @@ import {
   TaskFailedError,
 } from '../../errors.ts';
 import type { Integration, TaskContext } from '../types.ts';
-import { toSdkShape, toStepFunctionsShape } from './member-shapes.ts';
+import { toPascalCase, toSdkShape, toStepFunctionsShape } from './member-shapes.ts';
 import { type EksOperation, eksOperations } from './operations.ts';
 import { waitForTerminalStatus } from './wait-for-status.ts';
 
@@ -145,7 +146,7 @@ function findMissingMembers(
 ): InputProblem[] {
   const problems: InputProblem[] = [];
   for (const member of operation.requiredMembers) {
-    const path = `$.${member.charAt(0).toUpperCase()}${member.slice(1)}`;
+    const path = `$.${toPascalCase(member)}`;
     const value = request[member];
     if (value === undefined) {
       // Only report a member as missing when it was absent, not when it had the wrong type.
