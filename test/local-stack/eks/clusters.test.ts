@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
+  type ClusterIssue,
   CreateClusterCommand,
   DeleteClusterCommand,
   DescribeClusterCommand,
@@ -233,7 +234,7 @@ describe('EKS clusters', () => {
   });
 
   test('a scripted cluster creation failure carries the scripted health issues', async () => {
-    const issues = [
+    const issues: ClusterIssue[] = [
       { code: 'IamRoleNotFound', message: 'Role not found', resourceIds: [clusterRoleArn] },
     ];
     controlPlane.script({ resource: 'cluster', name: 'script-failed', outcome: 'FAILED', issues });

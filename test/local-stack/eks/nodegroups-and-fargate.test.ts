@@ -10,6 +10,7 @@ import {
   DescribeFargateProfileCommand,
   DescribeNodegroupCommand,
   type EKSClient,
+  type FargateProfileIssue,
   InvalidParameterException,
   InvalidRequestException,
   ListFargateProfilesCommand,
@@ -227,7 +228,7 @@ describe('EKS node groups and Fargate profiles', () => {
   });
 
   test('a Fargate profile scripted to fail creation ends CREATE_FAILED with the scripted issue', async () => {
-    const issues = [
+    const issues: FargateProfileIssue[] = [
       {
         code: 'PodExecutionRoleAlreadyInUse',
         message: 'Role in use',

@@ -1,4 +1,4 @@
-import { EKSClient } from '@aws-sdk/client-eks';
+import { EKSClient, type EKSClientConfig } from '@aws-sdk/client-eks';
 import {
   type LocalIdentity,
   localIdentities,
@@ -9,8 +9,10 @@ import {
 export const makeEksClient = (
   endpoint: string,
   identity: Pick<LocalIdentity, 'accessKeyId' | 'secretAccessKey'> = localIdentities.admin,
+  config: EKSClientConfig = {},
 ): EKSClient =>
   new EKSClient({
+    ...config,
     endpoint,
     region: localRegion,
     credentials: { accessKeyId: identity.accessKeyId, secretAccessKey: identity.secretAccessKey },
