@@ -129,16 +129,23 @@ const makeLogQuery = (
   return options;
 };
 
-/** The log as output: the parsed document when it is one JSON document and raw logs are off. */
-const toLogValue = (text: string, rawLogs: boolean): unknown => {
+/**
+ * The log as output: the parsed document when it is one JSON document and raw logs are off.
+ * (ours) A log that is a bare number is parsed only when that loses nothing: `print bpi(2000)`
+ * writes a valid JSON number that a double would cut to 16 digits.
+ */
+export const toLogValue = (text: string, rawLogs: boolean): unknown => {
   if (rawLogs) return text;
   const trimmed = text.trim();
   if (trimmed === '') return text;
+  let value: unknown;
   try {
-    return JSON.parse(trimmed);
+    value = JSON.parse(trimmed);
   } catch {
     return text;
   }
+  if (typeof value === 'number' && JSON.stringify(value) !== trimmed) return text;
+  return value;
 };
 
 const toErrorEntry = (error: unknown): ContainerLogEntry => {

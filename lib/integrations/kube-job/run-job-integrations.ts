@@ -24,7 +24,8 @@ export interface RunJobOptions {
   pollIntervalMs?: number;
   /**
    * Delete the Job (propagationPolicy Background) when Step Functions no longer wants the result
-   * (a heartbeat answered TaskTimedOut, TaskDoesNotExist or InvalidToken). @default false
+   * (a heartbeat answered TaskTimedOut, TaskDoesNotExist or InvalidToken). When absent, the task
+   * context's `cleanupOnAbandon` (the worker's configuration) decides. @default false
    */
   cleanupOnAbandon?: boolean;
   /** @default 262144 */
@@ -107,7 +108,8 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
             logger.warn(message, { namespace, jobName: name, ...fields }),
         });
       } catch (error) {
-        if (deps.cleanupOnAbandon === true && isAbandoned(signal)) {
+        const cleanup = deps.cleanupOnAbandon ?? context.cleanupOnAbandon ?? false;
+        if (cleanup && isAbandoned(signal)) {
           await deleteAbandonedJob(api, namespace, name, context);
         }
         throw error;

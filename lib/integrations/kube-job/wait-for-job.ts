@@ -30,7 +30,10 @@ export interface WaitForJobOptions {
   resourceVersion: string;
   /** @default 5000 */
   pollIntervalMs: number;
-  /** Pause before re-opening a watch that failed (not one that ended normally). @default 1000 */
+  /**
+   * Longest pause before re-opening a watch that failed (one that ended normally is re-opened at
+   * once). The first retry comes after 100 ms, doubling per consecutive failure. @default 1000
+   */
   watchRetryDelayMs?: number;
   signal: AbortSignal;
   /** Told about recoverable trouble (a watch that failed, a poll that failed). */
@@ -103,6 +106,7 @@ export const waitForJobEnd = async (options: WaitForJobOptions): Promise<Finishe
 
   const runWatch = async () => {
     let resourceVersion = options.resourceVersion;
+    let failures = 0;
     while (!loopSignal.aborted) {
       const attempt = new AbortController();
       const attemptSignal = AbortSignal.any([loopSignal, attempt.signal]);
@@ -120,6 +124,7 @@ export const waitForJobEnd = async (options: WaitForJobOptions): Promise<Finishe
           attempt.abort();
           return;
         }
+        failures = 0;
         const version = event.object.metadata?.resourceVersion;
         if (version !== undefined) resourceVersion = version;
         if (event.type === 'BOOKMARK') return;
@@ -146,7 +151,9 @@ export const waitForJobEnd = async (options: WaitForJobOptions): Promise<Finishe
           options.onWarning?.('The Job watch failed; reopening it.', {
             error: errorNameOf(error) ?? (error as Error).message,
           });
-          await sleep(watchRetryDelayMs, undefined, { signal: loopSignal }).catch(() => {});
+          failures += 1;
+          const delayMs = Math.min(watchRetryDelayMs, 100 * 2 ** (failures - 1));
+          await sleep(delayMs, undefined, { signal: loopSignal }).catch(() => {});
           continue;
         }
       }

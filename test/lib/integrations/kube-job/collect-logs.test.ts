@@ -6,6 +6,7 @@ import {
   type ContainerLogEntry,
   collectLogs,
   shareBudgetFairly,
+  toLogValue,
 } from '../../../../lib/integrations/kube-job/collect-logs.ts';
 import type { KubeJob } from '../../../../lib/integrations/kube-job/job-api.ts';
 import { FakeJobApi, makeJobPod } from './support/fake-job-api.ts';
@@ -213,5 +214,13 @@ describe('collecting Job logs', () => {
       assert.ok(error instanceof TaskFailedError);
       return error.errorName === 'EKS.OutputTooLarge';
     });
+  });
+});
+
+describe('log values', () => {
+  test('a number that a double cannot hold exactly stays a string', () => {
+    const pi = '3.14159265358979323846264338327950288419716939937510\n';
+    assert.equal(toLogValue(pi, false), pi);
+    assert.equal(toLogValue('42\n', false), 42);
   });
 });

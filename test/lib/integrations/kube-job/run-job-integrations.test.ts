@@ -1,0 +1,283 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TaskFailedError } from '../../../../lib/errors.ts';
+import type { KubeJob } from '../../../../lib/integrations/kube-job/job-api.ts';
+import {
+  makeRunJobIntegrations,
+  type RunJobOptions,
+} from '../../../../lib/integrations/kube-job/run-job-integrations.ts';
+import { TaskAbortedError } from '../../../../lib/integrations/types.ts';
+import { FakeJobApi, makeJobPod } from './support/fake-job-api.ts';
+import { makeTaskContext } from './support/task-context.ts';
+
+const testTimeoutMs = 3000;
+
+const jobSpec = (metadata: Record<string, string>) => ({
+  apiVersion: 'batch/v1',
+  kind: 'Job',
+  metadata,
+  spec: { template: { spec: { containers: [{ name: 'main', image: 'busybox' }] } } },
+});
+
+const setUp = (options: RunJobOptions = {}) => {
+  const api = new FakeJobApi();
+  const opened: unknown[] = [];
+  const [runJob, runJobSync] = makeRunJobIntegrations({
+    pollIntervalMs: 60_000,
+    ...options,
+    openJobApi: async (coordinates) => {
+      opened.push(coordinates);
+      return api;
+    },
+  });
+  return { api, runJob, runJobSync, opened };
+};
+
+/** Resolves with the first Job the fake holds, once the integration has created it. */
+const waitForCreatedJob = async (api: FakeJobApi): Promise<KubeJob> => {
+  for (let i = 0; i < 200; i++) {
+    const [job] = api.jobs.values();
+    if (job) return job;
+    await sleep(5);
+  }
+  throw new Error('no Job was created');
+};
+
+describe('eks:runJob', () => {
+  test('creates the Job and outputs it without managedFields', async () => {
+    const { api, runJob, opened } = setUp();
+    assert.equal(runJob.activitySuffix, 'eks-runJob');
+    const output = (await runJob.run(
+      { ClusterName: 'c1', Namespace: 'team-a', Job: jobSpec({ name: 'once' }) },
+      makeTaskContext(AbortSignal.timeout(testTimeoutMs)),
+    )) as KubeJob;
+    assert.equal(output.metadata?.name, 'once');
+    assert.equal(output.metadata?.namespace, 'team-a');
+    assert.equal(output.metadata?.managedFields, undefined);
+    assert.ok(output.metadata?.uid);
+    assert.deepEqual(opened, [{ ClusterName: 'c1' }]);
+    assert.equal(api.callsOf('watchJob').length, 0);
+  });
+
+  test('invalid input is refused before any cluster is opened', async () => {
+    const { runJob, opened } = setUp();
+    await assert.rejects(
+      runJob.run(
+        { Job: jobSpec({ name: 'x' }) },
+        makeTaskContext(AbortSignal.timeout(testTimeoutMs)),
+      ),
+      (error: unknown) =>
+        error instanceof TaskFailedError && error.errorName === 'EKS.InvalidParameters',
+    );
+    assert.equal(opened.length, 0);
+  });
+});
+
+describe('eks:runJob.sync', () => {
+  test('follows the server-assigned name of a generateName Job to its end', async () => {
+    const { api, runJobSync } = setUp();
+    assert.equal(runJobSync.activitySuffix, 'eks-runJob-sync');
+    const running = runJobSync.run(
+      { ClusterName: 'c1', Job: jobSpec({ generateName: 'pi-' }) },
+      makeTaskContext(AbortSignal.timeout(testTimeoutMs)),
+    );
+    const created = await waitForCreatedJob(api);
+    const name = created.metadata?.name ?? '';
+    assert.match(name, /^pi-.+/);
+    api.finishJob('default', name, 'Complete');
+    const output = (await running) as KubeJob;
+    assert.equal(output.metadata?.name, name);
+    assert.equal(output.metadata?.managedFields, undefined);
+    assert.equal(output.status?.conditions?.at(-1)?.type, 'Complete');
+    assert.equal('logs' in output, false);
+    assert.equal(api.callsOf('watchJob')[0]?.args[1], name);
+  });
+
+  test('with RetrieveLogs the output carries the logs of the Job own pods only', async () => {
+    const { api, runJobSync } = setUp();
+    const running = runJobSync.run(
+      {
+        ClusterName: 'c1',
+        Job: jobSpec({ name: 'with-logs' }),
+        LogOptions: { RetrieveLogs: true },
+      },
+      makeTaskContext(AbortSignal.timeout(testTimeoutMs)),
+    );
+    const created = await waitForCreatedJob(api);
+    api.pods = [
+      makeJobPod(created, 'with-logs-abc', ['main']),
+      // Same job-name label, another controller-uid: a previous Job of the same name.
+      makeJobPod(
+        { ...created, metadata: { ...created.metadata, uid: 'old-uid' } },
+        'with-logs-old',
+        ['main'],
+      ),
+    ];
+    api.logs.set('with-logs-abc/main', '{"pi": 3.14}\n');
+    api.logs.set('with-logs-old/main', 'stale\n');
+    api.finishJob('default', 'with-logs', 'Complete');
+    const output = (await running) as KubeJob & { logs: unknown };
+    assert.deepEqual(output.logs, {
+      pods: { 'with-logs-abc': { containers: { main: { log: { pi: 3.14 } } } } },
+    });
+    assert.equal(
+      api.callsOf('listPods')[0]?.args[1],
+      `batch.kubernetes.io/controller-uid=${created.metadata?.uid}`,
+    );
+  });
+
+  test('a failed Job fails the task with EKS.JobFailed and a cause that says why', async () => {
+    const { api, runJobSync } = setUp();
+    const running = runJobSync.run(
+      { ClusterName: 'c1', Job: jobSpec({ name: 'doomed' }), LogOptions: { RetrieveLogs: true } },
+      makeTaskContext(AbortSignal.timeout(testTimeoutMs)),
+    );
+    const created = await waitForCreatedJob(api);
+    api.pods = [
+      makeJobPod(created, 'doomed-oom', ['main'], {
+        phase: 'Failed',
+        containerStatuses: [
+          {
+            name: 'main',
+            state: { terminated: { exitCode: 137, reason: 'OOMKilled', message: 'out of memory' } },
+          },
+        ],
+      }),
+      makeJobPod(created, 'doomed-pull', ['main'], {
+        phase: 'Pending',
+        containerStatuses: [
+          {
+            name: 'main',
+            state: {
+              waiting: { reason: 'ImagePullBackOff', message: 'Back-off pulling image "nope"' },
+            },
+          },
+        ],
+      }),
+      makeJobPod(created, 'doomed-ok', ['main'], {
+        phase: 'Succeeded',
+        containerStatuses: [
+          { name: 'main', state: { terminated: { exitCode: 0, reason: 'Completed' } } },
+        ],
+      }),
+    ];
+    api.logs.set(
+      'doomed-oom/main',
+      `${Array.from({ length: 50 }, (_, i) => `step ${i}`).join('\n')}\n`,
+    );
+    api.finishJob('default', 'doomed', 'Failed', 'BackoffLimitExceeded');
+    await assert.rejects(running, (error: unknown) => {
+      assert.ok(error instanceof TaskFailedError);
+      assert.equal(error.errorName, 'EKS.JobFailed');
+      const cause = error.failureCause as Record<string, unknown>;
+      assert.equal(cause.JobName, 'doomed');
+      assert.equal(cause.Namespace, 'default');
+      assert.equal(cause.Uid, created.metadata?.uid);
+      assert.deepEqual(cause.Condition, {
+        Type: 'Failed',
+        Reason: 'BackoffLimitExceeded',
+        Message: 'Job has reached the specified backoff limit',
+      });
+      const pods = cause.FailedPods as {
+        Name: string;
+        Phase: string;
+        Containers: Record<string, unknown>[];
+      }[];
+      assert.deepEqual(
+        pods.map((pod) => pod.Name),
+        ['doomed-oom', 'doomed-pull'],
+      );
+      const oom = pods[0]?.Containers[0] as Record<string, unknown>;
+      assert.equal(oom.Reason, 'OOMKilled');
+      assert.equal(oom.ExitCode, 137);
+      assert.equal(oom.Message, 'out of memory');
+      const logTail = String(oom.LogTail);
+      assert.equal(logTail.split('\n').filter(Boolean).length, 20);
+      assert.ok(logTail.endsWith('step 49\n'));
+      assert.deepEqual(pods[1]?.Containers[0], {
+        Name: 'main',
+        State: 'waiting',
+        Reason: 'ImagePullBackOff',
+        Message: 'Back-off pulling image "nope"',
+      });
+      assert.ok(JSON.stringify(cause).length < 32_768);
+      return true;
+    });
+  });
+
+  test('without RetrieveLogs a failed Job cause carries no log lines', async () => {
+    const { api, runJobSync } = setUp();
+    const running = runJobSync.run(
+      { ClusterName: 'c1', Job: jobSpec({ name: 'doomed' }) },
+      makeTaskContext(AbortSignal.timeout(testTimeoutMs)),
+    );
+    const created = await waitForCreatedJob(api);
+    api.pods = [
+      makeJobPod(created, 'doomed-1', ['main'], {
+        phase: 'Failed',
+        containerStatuses: [
+          { name: 'main', state: { terminated: { exitCode: 1, reason: 'Error' } } },
+        ],
+      }),
+    ];
+    api.logs.set('doomed-1/main', 'boom\n');
+    api.finishJob('default', 'doomed', 'Failed', 'BackoffLimitExceeded');
+    await assert.rejects(running, (error: unknown) => {
+      assert.ok(error instanceof TaskFailedError);
+      const cause = error.failureCause as {
+        FailedPods: { Containers: Record<string, unknown>[] }[];
+      };
+      assert.equal(cause.FailedPods[0]?.Containers[0]?.LogTail, undefined);
+      return true;
+    });
+    assert.equal(api.callsOf('readLog').length, 0);
+  });
+
+  for (const cleanupOnAbandon of [true, false]) {
+    test(`an abandoned task ${cleanupOnAbandon ? 'deletes' : 'leaves'} the Job with cleanupOnAbandon ${cleanupOnAbandon ? 'on' : 'off'}`, async () => {
+      const { api, runJobSync } = setUp({ cleanupOnAbandon });
+      const controller = new AbortController();
+      const running = runJobSync.run(
+        { ClusterName: 'c1', Job: jobSpec({ name: 'abandoned' }) },
+        makeTaskContext(controller.signal),
+      );
+      await waitForCreatedJob(api);
+      const reason = new TaskAbortedError({ kind: 'abandoned', sfnError: 'TaskTimedOut' });
+      controller.abort(reason);
+      await assert.rejects(running, (error: unknown) => error === reason);
+      const deletes = api.callsOf('deleteJob').map((call) => call.args);
+      assert.deepEqual(deletes, cleanupOnAbandon ? [['default', 'abandoned', 'Background']] : []);
+      assert.equal(api.jobs.size, cleanupOnAbandon ? 0 : 1);
+    });
+  }
+
+  test('the worker configuration in the task context turns clean-up on', async () => {
+    const { api, runJobSync } = setUp();
+    const controller = new AbortController();
+    const running = runJobSync.run(
+      { ClusterName: 'c1', Job: jobSpec({ name: 'configured' }) },
+      { ...makeTaskContext(controller.signal), cleanupOnAbandon: true },
+    );
+    await waitForCreatedJob(api);
+    controller.abort(new TaskAbortedError({ kind: 'abandoned', sfnError: 'TaskDoesNotExist' }));
+    await assert.rejects(running, TaskAbortedError);
+    assert.deepEqual(
+      api.callsOf('deleteJob').map((call) => call.args),
+      [['default', 'configured', 'Background']],
+    );
+  });
+
+  test('a task stopped by worker shutdown leaves the Job running', async () => {
+    const { api, runJobSync } = setUp({ cleanupOnAbandon: true });
+    const controller = new AbortController();
+    const running = runJobSync.run(
+      { ClusterName: 'c1', Job: jobSpec({ name: 'handed-off' }) },
+      makeTaskContext(controller.signal),
+    );
+    await waitForCreatedJob(api);
+    controller.abort(new TaskAbortedError({ kind: 'shutdown' }));
+    await assert.rejects(running, TaskAbortedError);
+    assert.equal(api.callsOf('deleteJob').length, 0);
+  });
+});
