@@ -27,6 +27,14 @@ export interface TaskContext {
   readonly logger: Logger;
   /** The activity the task came from, e.g. `prod-eks-runJob-sync`. */
   readonly activityName: string;
+  /**
+   * Whether to undo what the task started (delete the Job, ...) when it is abandoned (signal
+   * reason `{ kind: 'abandoned' }`). Set by the worker from `EKS_WORKER_CLEANUP_ON_ABANDON`;
+   * absent means false. The worker waits a bounded time for that clean-up before moving on.
+   */
+  readonly cleanupOnAbandon?: boolean;
+  /** A short, non-secret id of the task (a hash of its token), for logs and resource labels. */
+  readonly taskId?: string;
 }
 
 /**

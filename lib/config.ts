@@ -1,0 +1,274 @@
+/**
+ * The worker's configuration: the only module that reads `process.env` (hosts pass it in), validated
+ * once at start. Precedence: explicit option > environment variable > default. Every variable has
+ * the `EKS_WORKER_` prefix; AWS region, credentials and endpoints come from the AWS SDK's own
+ * variables (`AWS_REGION`, `AWS_ENDPOINT_URL_SFN`, `AWS_ENDPOINT_URL_EKS`, ...), read by the SDK.
+ */
+import { hostname } from 'node:os';
+
+/** Log levels understood by the Powertools logger. */
+export const LogLevels = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
+export type LogLevelName = (typeof LogLevels)[number];
+
+/** The validated configuration. */
+export interface WorkerConfig {
+  /** Activities to serve; each name must end with an integration's suffix. */
+  readonly activityArns: readonly string[];
+  /** Shown in the execution history for every task this worker takes (at most 80 characters). */
+  readonly workerName: string;
+  /** Tasks running at once across all activities. */
+  readonly maxConcurrentTasks: number;
+  /** Concurrent long polls per activity. */
+  readonly pollersPerActivity: number;
+  /** Time between heartbeats of a running task; keep well below the states' HeartbeatSeconds. */
+  readonly heartbeatIntervalMs: number;
+  /** How long a stopping process lets running tasks finish before interrupting them. */
+  readonly shutdownGraceMs: number;
+  /** Undo started work (delete the Job, ...) when Step Functions abandons a task. */
+  readonly cleanupOnAbandon: boolean;
+  /** API server endpoints trusted in addition to the one EKS reports for a cluster. */
+  readonly trustedEndpoints: readonly string[];
+  /** Age after which a Kubernetes bearer token is re-signed (tokens are valid 15 minutes). */
+  readonly tokenRefreshMs: number;
+  readonly logLevel: LogLevelName;
+}
+
+/** Raised by {@link loadConfig}, listing every problem found (not just the first). */
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`Invalid worker configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
+
+interface VariableSpec<T> {
+  /** The environment variable. */
+  readonly env: string;
+  /** Default when neither option nor variable is set; absent means required. */
+  readonly defaultValue?: () => T;
+  /** The default as the README shows it. */
+  readonly defaultText: string;
+  readonly meaning: string;
+  parse(raw: string): Parsed<T>;
+  /** Checks a value whatever its source; returns a problem or undefined. */
+  check(value: T): string | undefined;
+}
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+
+const parseInteger = (raw: string): Parsed<number> =>
+  /^\s*\d+\s*$/.test(raw)
+    ? ok(Number(raw))
+    : { ok: false, problem: `must be a whole number, got '${raw}'` };
+
+const parseList = (raw: string): Parsed<string[]> =>
+  ok(
+    raw
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  );
+
+const parseBoolean = (raw: string): Parsed<boolean> => {
+  const normalised = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(normalised)) return ok(true);
+  if (['false', '0', 'no', 'off'].includes(normalised)) return ok(false);
+  return { ok: false, problem: `must be true or false, got '${raw}'` };
+};
+
+const checkRange =
+  (min: number, max: number) =>
+  (value: number): string | undefined =>
+    Number.isInteger(value) && value >= min && value <= max
+      ? undefined
+      : `must be a whole number from ${min} to ${max}, got ${value}`;
+
+const activityArnPattern = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:activity:[A-Za-z0-9_-]{1,80}$/;
+
+/** Token lifetime is 15 minutes from signing; re-signing after 14 risks a token expiring in use. */
+const maxTokenRefreshMs = 14 * 60_000;
+
+const specs: { readonly [K in keyof WorkerConfig]: VariableSpec<WorkerConfig[K]> } = {
+  activityArns: {
+    env: 'EKS_WORKER_ACTIVITY_ARNS',
+    defaultText: '(required)',
+    meaning: 'Comma-separated activity ARNs to serve; each name ends with an integration suffix.',
+    parse: parseList,
+    check: (arns) => {
+      if (arns.length === 0) return 'must list at least one activity ARN';
+      const bad = arns.filter((arn) => !activityArnPattern.test(arn));
+      return bad.length === 0
+        ? undefined
+        : `not activity ARNs (arn:aws:states:<region>:<account>:activity:<name>): ${bad.join(', ')}`;
+    },
+  },
+  workerName: {
+    env: 'EKS_WORKER_NAME',
+    defaultValue: () => hostname().slice(0, 80),
+    defaultText: 'the host name',
+    meaning: 'Worker name sent with GetActivityTask; shows in the execution history.',
+    parse: (raw) => ok(raw.trim()),
+    check: (name) =>
+      name.length >= 1 && name.length <= 80 ? undefined : 'must be 1 to 80 characters',
+  },
+  maxConcurrentTasks: {
+    env: 'EKS_WORKER_MAX_CONCURRENT_TASKS',
+    defaultValue: () => 20,
+    defaultText: '20',
+    meaning: 'Tasks running at once across all activities; a poll starts only with a free slot.',
+    parse: parseInteger,
+    check: checkRange(1, 10_000),
+  },
+  pollersPerActivity: {
+    env: 'EKS_WORKER_POLLERS_PER_ACTIVITY',
+    defaultValue: () => 2,
+    defaultText: '2',
+    meaning: 'Concurrent long polls per activity (Step Functions allows 1,000 per activity).',
+    parse: parseInteger,
+    check: checkRange(1, 1_000),
+  },
+  heartbeatIntervalMs: {
+    env: 'EKS_WORKER_HEARTBEAT_INTERVAL_MS',
+    defaultValue: () => 20_000,
+    defaultText: '20000',
+    meaning: "Milliseconds between heartbeats; keep below a third of the states' HeartbeatSeconds.",
+    parse: parseInteger,
+    check: checkRange(1_000, 3_600_000),
+  },
+  shutdownGraceMs: {
+    env: 'EKS_WORKER_SHUTDOWN_GRACE_MS',
+    // Below the 30 s both Kubernetes (terminationGracePeriodSeconds) and ECS (stopTimeout)
+    // allow by default, leaving time to send the interrupted answers before SIGKILL.
+    defaultValue: () => 25_000,
+    defaultText: '25000',
+    meaning: 'After SIGTERM, milliseconds running tasks may take before they are interrupted.',
+    parse: parseInteger,
+    check: checkRange(0, 3_600_000),
+  },
+  cleanupOnAbandon: {
+    env: 'EKS_WORKER_CLEANUP_ON_ABANDON',
+    defaultValue: () => true,
+    defaultText: 'true',
+    meaning: 'Delete what a task created (e.g. its Job) when its execution stops or times out.',
+    parse: parseBoolean,
+    check: () => undefined,
+  },
+  trustedEndpoints: {
+    env: 'EKS_WORKER_TRUSTED_ENDPOINTS',
+    defaultValue: () => [],
+    defaultText: '(none)',
+    meaning: 'Comma-separated https:// API server URLs trusted besides the one EKS reports.',
+    parse: parseList,
+    check: (urls) => {
+      const bad = urls.filter((url) => {
+        try {
+          return new URL(url).protocol !== 'https:';
+        } catch {
+          return true;
+        }
+      });
+      return bad.length === 0 ? undefined : `must be https:// URLs: ${bad.join(', ')}`;
+    },
+  },
+  tokenRefreshMs: {
+    env: 'EKS_WORKER_TOKEN_REFRESH_MS',
+    defaultValue: () => 600_000,
+    defaultText: '600000',
+    meaning: 'Age in milliseconds after which a Kubernetes token is re-signed (at most 840000).',
+    parse: parseInteger,
+    check: checkRange(1_000, maxTokenRefreshMs),
+  },
+  logLevel: {
+    env: 'EKS_WORKER_LOG_LEVEL',
+    defaultValue: () => 'INFO',
+    defaultText: 'INFO',
+    meaning: `Log level: ${LogLevels.join(', ')}.`,
+    parse: (raw) => {
+      const level = raw.trim().toUpperCase();
+      return (LogLevels as readonly string[]).includes(level)
+        ? ok(level as LogLevelName)
+        : { ok: false, problem: `must be one of ${LogLevels.join(', ')}, got '${raw}'` };
+    },
+    check: () => undefined,
+  },
+};
+
+/** One row of the configuration table, for the README and `--help`. */
+export interface ConfigVariable {
+  readonly name: string;
+  readonly default: string;
+  readonly meaning: string;
+}
+
+/** Every variable the worker reads, in the order the README lists them. */
+export const configVariables: readonly ConfigVariable[] = Object.values(specs).map((spec) => ({
+  name: spec.env,
+  default: spec.defaultText,
+  meaning: spec.meaning,
+}));
+
+/** The variables as a Markdown table, ready to paste into the README. */
+export const formatConfigTable = (): string =>
+  [
+    '| variable | default | meaning |',
+    '|---|---|---|',
+    ...configVariables.map((v) => `| \`${v.name}\` | ${v.default} | ${v.meaning} |`),
+  ].join('\n');
+
+const loadOne = <K extends keyof WorkerConfig>(
+  key: K,
+  env: Readonly<Record<string, string | undefined>>,
+  overrides: Partial<WorkerConfig>,
+  problems: string[],
+): WorkerConfig[K] | undefined => {
+  const spec = specs[key] as VariableSpec<WorkerConfig[K]>;
+  let value: WorkerConfig[K];
+  let source: string;
+  const override = overrides[key];
+  const raw = env[spec.env];
+  if (override !== undefined) {
+    value = override as WorkerConfig[K];
+    source = `option ${key}`;
+  } else if (raw !== undefined && raw.trim() !== '') {
+    const parsed = spec.parse(raw);
+    if (!parsed.ok) {
+      problems.push(`${spec.env} ${parsed.problem}`);
+      return undefined;
+    }
+    value = parsed.value;
+    source = spec.env;
+  } else if (spec.defaultValue) {
+    return spec.defaultValue();
+  } else {
+    problems.push(`${spec.env} is required: ${spec.meaning}`);
+    return undefined;
+  }
+  const problem = spec.check(value);
+  if (problem !== undefined) {
+    problems.push(`${source} ${problem}`);
+    return undefined;
+  }
+  return value;
+};
+
+/**
+ * Reads and validates the configuration. Throws a {@link ConfigError} listing every problem.
+ *
+ * @param env the environment, usually `process.env` (passed in so nothing else reads it)
+ * @param overrides explicit options; they win over the environment
+ */
+export const loadConfig = (
+  env: Readonly<Record<string, string | undefined>>,
+  overrides: Partial<WorkerConfig> = {},
+): WorkerConfig => {
+  const problems: string[] = [];
+  const entries = (Object.keys(specs) as Array<keyof WorkerConfig>).map(
+    (key) => [key, loadOne(key, env, overrides, problems)] as const,
+  );
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.fromEntries(entries) as unknown as WorkerConfig;
+};

@@ -1,0 +1,117 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { type BackoffOptions, computeBackoffDelayMs } from './backoff.ts';
+import { makeFailureOutcome, type TaskOutcome, WorkerErrorName } from './outcome.ts';
+import type { ActivityApi, Clock } from './ports.ts';
+import { classifySfnError, readErrorName, SfnErrorKind } from './sfn-errors.ts';
+
+/** Retry policy for SendTaskSuccess / SendTaskFailure. */
+export interface AnswerRetryOptions extends BackoffOptions {
+  /**
+   * Stop retrying once this much time has passed since the first attempt. Long, because an answer
+   * lost to a transient error leaves the execution waiting until its own timeout.
+   */
+  maxElapsedMs: number;
+}
+
+/** How delivering an answer ended. */
+export type AnswerResult =
+  | 'delivered'
+  /** Step Functions said the task is gone (TaskTimedOut, TaskDoesNotExist, InvalidToken). */
+  | 'task-gone'
+  /** A permanent error, or retries ran out: the answer is lost (logged as an error). */
+  | 'gave-up';
+
+/** Dependencies of {@link sendAnswer}. */
+export interface AnswerOptions {
+  readonly activityApi: ActivityApi;
+  readonly taskToken: string;
+  readonly retry: AnswerRetryOptions;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly logger: Logger;
+}
+
+const sendOnce = async (
+  api: ActivityApi,
+  taskToken: string,
+  outcome: TaskOutcome & { kind: 'success' | 'failure' },
+): Promise<void> => {
+  if (outcome.kind === 'success') {
+    await api.sendTaskSuccess({ taskToken, output: outcome.output });
+  } else {
+    await api.sendTaskFailure({ taskToken, error: outcome.error, cause: outcome.cause });
+  }
+};
+
+/**
+ * Delivers a success or failure, retrying throttling, 5xx and network errors with exponential
+ * backoff and full jitter. Deliberately not abortable: a shutdown must not cost an answer that is
+ * ready. `InvalidOutput` (which `outcome.ts` should make impossible) turns the answer into an
+ * `EKS.WorkerError` failure so the task still ends instead of hanging.
+ */
+export const sendAnswer = async (
+  outcome: TaskOutcome & { kind: 'success' | 'failure' },
+  options: AnswerOptions,
+): Promise<AnswerResult> => {
+  const { logger } = options;
+  const startedAtMs = options.clock.now();
+  let current = outcome;
+  let attempt = 0;
+  for (;;) {
+    try {
+      await sendOnce(options.activityApi, options.taskToken, current);
+      logger.info('Task answered', {
+        answer: current.kind,
+        ...(current.kind === 'failure' ? { errorName: current.error } : {}),
+        attempts: attempt + 1,
+      });
+      return 'delivered';
+    } catch (error) {
+      const errorName = readErrorName(error);
+      const kind = classifySfnError(error);
+      if (kind === SfnErrorKind.TaskGone) {
+        logger.warn('Step Functions no longer wants the task; answer dropped', {
+          answer: current.kind,
+          sfnError: errorName,
+        });
+        return 'task-gone';
+      }
+      if (kind === SfnErrorKind.InvalidOutput && current.kind === 'success') {
+        logger.error('Step Functions refused the task output; failing the task instead', {
+          outputChars: current.output.length,
+        });
+        const failure = makeFailureOutcome(WorkerErrorName.WorkerError, {
+          message: 'Step Functions refused the task output (InvalidOutput).',
+        });
+        if (failure.kind === 'failure') current = failure;
+        continue;
+      }
+      if (kind !== SfnErrorKind.Transient) {
+        logger.error('Task answer refused permanently; the execution will wait for its timeout', {
+          answer: current.kind,
+          errorName,
+        });
+        return 'gave-up';
+      }
+      const delayMs = computeBackoffDelayMs(attempt, options.retry, options.random);
+      const elapsedMs = options.clock.now() - startedAtMs;
+      if (elapsedMs + delayMs > options.retry.maxElapsedMs) {
+        logger.error('Task answer not delivered after retrying; giving up', {
+          answer: current.kind,
+          errorName,
+          attempts: attempt + 1,
+          elapsedMs,
+        });
+        return 'gave-up';
+      }
+      logger.warn('Task answer failed; retrying', {
+        answer: current.kind,
+        errorName,
+        attempt: attempt + 1,
+        retryInMs: delayMs,
+      });
+      await options.clock.sleep(delayMs);
+      attempt += 1;
+    }
+  }
+};

@@ -1,0 +1,83 @@
+/**
+ * The narrow interfaces the worker depends on. `lib/aws/sfn-activity-client.ts` implements
+ * {@link ActivityApi} over the AWS SDK; tests implement it in memory. Nothing in `lib/worker/`
+ * imports an SDK client, which is what lets the same loop run in Lambda, in a process and in tests.
+ */
+
+/** What GetActivityTask returned: both fields absent when the long poll ended without a task. */
+export interface PolledTask {
+  taskToken?: string;
+  input?: string;
+}
+
+/**
+ * The Step Functions activity API, as the worker uses it.
+ *
+ * Errors: a service error is thrown with `name` set to the Step Functions error code
+ * (`TaskTimedOut`, `ThrottlingException`, `ActivityDoesNotExist`, ...) and, where known,
+ * `$metadata.httpStatusCode`, as the AWS SDK does; a network error carries a Node `code`
+ * (`ECONNRESET`, ...). {@link classifySfnError} reads exactly these.
+ */
+export interface ActivityApi {
+  /**
+   * Long-polls (up to 60 s) for a task. Deliberately takes no AbortSignal: a token is handed out
+   * exactly once, so a poll aborted on our side after Step Functions answered loses the task until
+   * its timeout. A poll is always left to return, and a task it returns is always answered or
+   * handed off.
+   */
+  getActivityTask(request: { activityArn: string; workerName: string }): Promise<PolledTask>;
+  sendTaskSuccess(
+    request: { taskToken: string; output: string },
+    signal?: AbortSignal,
+  ): Promise<void>;
+  sendTaskFailure(
+    request: { taskToken: string; error: string; cause: string },
+    signal?: AbortSignal,
+  ): Promise<void>;
+  sendTaskHeartbeat(request: { taskToken: string }, signal?: AbortSignal): Promise<void>;
+}
+
+/** Time, behind a port so tests can shorten or control it. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves after `delayMs`, or early (without throwing) when `signal` aborts. */
+  sleep(delayMs: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** The real clock. `sleep` resolves early on abort so a stopping loop never waits out a backoff. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (delayMs, signal) =>
+    new Promise<void>((resolve) => {
+      if (signal?.aborted) {
+        resolve();
+        return;
+      }
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, delayMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};
+
+/** A task received from an activity, as a hand-off target needs it to finish the work elsewhere. */
+export interface ReceivedTask {
+  readonly activityArn: string;
+  readonly activityName: string;
+  readonly taskToken: string;
+  /** The raw input string exactly as GetActivityTask returned it. */
+  readonly input: string;
+}
+
+/**
+ * Gives a task the worker cannot finish (shutdown) to someone who can, e.g. a queue a later Lambda
+ * invocation reads. Resolves `true` when the task was accepted: the worker then neither answers it
+ * nor heartbeats it again. `false` or a throw makes the worker fail it with `EKS.WorkerInterrupted`.
+ */
+export type HandOff = (task: ReceivedTask) => Promise<boolean>;

@@ -1,0 +1,238 @@
+/**
+ * The one poll loop every host runs. Hosts only decide when to stop: a process on SIGTERM, a
+ * Lambda invocation before its time runs out, a test when it is done.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Integration } from '../integrations/types.ts';
+import type { AnswerRetryOptions } from './answer.ts';
+import { type BackoffOptions, computeBackoffDelayMs } from './backoff.ts';
+import {
+  type ActivityApi,
+  type Clock,
+  type HandOff,
+  type PolledTask,
+  type ReceivedTask,
+  systemClock,
+} from './ports.ts';
+import { resolveActivities, type ServedActivity } from './resolve-integration.ts';
+import { readErrorName } from './sfn-errors.ts';
+import { TaskSlots } from './slots.ts';
+import { runTask, type TaskRunnerEnvironment } from './task-runner.ts';
+
+/** How the worker polls and runs tasks. `lib/config.ts` produces the required fields. */
+export interface WorkerOptions {
+  /** Activities to serve; each name must end with an integration's suffix. */
+  readonly activityArns: readonly string[];
+  /** Sent with GetActivityTask; shows in the execution history (at most 80 characters). */
+  readonly workerName: string;
+  /** Tasks running at once across all activities; a poll starts only with a free slot. */
+  readonly maxConcurrentTasks: number;
+  /** Concurrent long polls per activity (each also needs a free slot). */
+  readonly pollersPerActivity: number;
+  /** Time between SendTaskHeartbeat calls of a running task. */
+  readonly heartbeatIntervalMs: number;
+  /** Passed to integrations: undo started work when a task is abandoned. */
+  readonly cleanupOnAbandon: boolean;
+  /** Backoff after a failed GetActivityTask. @default { baseDelayMs: 1000, maxDelayMs: 60000 } */
+  readonly pollBackoff?: BackoffOptions;
+  /** Backoff for retrying a failed heartbeat. @default { baseDelayMs: 1000, maxDelayMs: 30000 } */
+  readonly heartbeatRetryBackoff?: BackoffOptions;
+  /**
+   * Retries of SendTaskSuccess/Failure.
+   * @default { baseDelayMs: 200, maxDelayMs: 20000, maxElapsedMs: 900000 }
+   */
+  readonly answerRetry?: AnswerRetryOptions;
+  /** Time an aborted integration gets to return (clean up) before it is left. @default 10000 */
+  readonly abortSettleMs?: number;
+  /** When it aborts, no new poll starts (same as {@link Worker.stopPolling}). */
+  readonly stopPollingSignal?: AbortSignal;
+}
+
+/** The worker's collaborators, in one object so tests and hosts can replace any of them. */
+export interface WorkerDependencies {
+  readonly activityApi: ActivityApi;
+  readonly integrations: readonly Integration[];
+  readonly logger: Logger;
+  /** @default systemClock */
+  readonly clock?: Clock;
+  /** Random source in [0, 1) for backoff jitter. @default Math.random */
+  readonly random?: () => number;
+  /** Where tasks go that a stopping worker cannot finish. Absent: they fail as interrupted. */
+  readonly handOff?: HandOff;
+}
+
+/** A running worker. */
+export interface Worker {
+  /** Starts no new poll. Polls in flight finish and their tasks run; running tasks continue. */
+  stopPolling(): void;
+  /**
+   * Stops gracefully: stops polling; running tasks, and tasks that polls in flight still return,
+   * get until `graceMs` from now to finish; then their signals abort with `{ kind: 'shutdown' }`
+   * and they are handed off or failed with `EKS.WorkerInterrupted`. Resolves when every task
+   * received has been answered, handed off or abandoned. Calling again can only shorten the grace.
+   */
+  stop(options?: { graceMs?: number }): Promise<void>;
+  /** Resolves when the worker has stopped polling and every task it received is dealt with. */
+  readonly stopped: Promise<void>;
+  /** Tasks currently running (slots held, including polls in flight). */
+  readonly busySlots: number;
+}
+
+const defaultPollBackoff: BackoffOptions = { baseDelayMs: 1_000, maxDelayMs: 60_000 };
+const defaultHeartbeatRetryBackoff: BackoffOptions = { baseDelayMs: 1_000, maxDelayMs: 30_000 };
+const defaultAnswerRetry: AnswerRetryOptions = {
+  baseDelayMs: 200,
+  maxDelayMs: 20_000,
+  // 15 minutes: long enough to ride out a regional throttling storm or a network blip; bounded
+  // so a stopping host still ends.
+  maxElapsedMs: 900_000,
+};
+const defaultAbortSettleMs = 10_000;
+
+/**
+ * Validates the activities against the integrations (throws a WorkerConfigurationError listing
+ * every problem) and starts polling. Never rejects later: poll, heartbeat and answer errors are
+ * logged and retried.
+ */
+export const startWorker = (options: WorkerOptions, deps: WorkerDependencies): Worker => {
+  const activities = resolveActivities(options.activityArns, deps.integrations);
+  const clock = deps.clock ?? systemClock;
+  const random = deps.random ?? Math.random;
+  const { logger } = deps;
+  const slots = new TaskSlots(options.maxConcurrentTasks);
+  const stopPollingController = new AbortController();
+  const graceEndedController = new AbortController();
+  let graceTimer = new AbortController();
+  const runningTasks = new Set<Promise<unknown>>();
+  let graceDeadlineMs = Number.POSITIVE_INFINITY;
+
+  const stopPolling = (): void => {
+    if (stopPollingController.signal.aborted) return;
+    logger.info('Polling stopped; polls in flight will finish', { busySlots: slots.inUse });
+    stopPollingController.abort();
+  };
+  if (options.stopPollingSignal?.aborted) stopPolling();
+  options.stopPollingSignal?.addEventListener('abort', stopPolling, { once: true });
+
+  const runnerEnvironment: TaskRunnerEnvironment = {
+    activityApi: deps.activityApi,
+    clock,
+    random,
+    logger,
+    heartbeatIntervalMs: options.heartbeatIntervalMs,
+    heartbeatRetryBackoff: options.heartbeatRetryBackoff ?? defaultHeartbeatRetryBackoff,
+    answerRetry: options.answerRetry ?? defaultAnswerRetry,
+    cleanupOnAbandon: options.cleanupOnAbandon,
+    abortSettleMs: options.abortSettleMs ?? defaultAbortSettleMs,
+    graceEndedSignal: graceEndedController.signal,
+    ...(deps.handOff === undefined ? {} : { handOff: deps.handOff }),
+  };
+
+  const pollBackoff = options.pollBackoff ?? defaultPollBackoff;
+
+  const runPoller = async (activity: ServedActivity): Promise<void> => {
+    const stopSignal = stopPollingController.signal;
+    let failures = 0;
+    while (!stopSignal.aborted) {
+      // Reserve the slot first: a task that arrives must always have room to run.
+      if (!(await slots.acquire(stopSignal))) return;
+      let polled: PolledTask;
+      try {
+        // Never given the stop signal: see ActivityApi.getActivityTask.
+        polled = await deps.activityApi.getActivityTask({
+          activityArn: activity.activityArn,
+          workerName: options.workerName,
+        });
+      } catch (error) {
+        // The slot is not held through the backoff: other activities may use it meanwhile.
+        slots.release();
+        const delayMs = computeBackoffDelayMs(failures, pollBackoff, random);
+        failures += 1;
+        logger.error('Polling for a task failed; backing off', {
+          activity: activity.activityName,
+          errorName: readErrorName(error),
+          consecutiveFailures: failures,
+          retryInMs: delayMs,
+        });
+        await clock.sleep(delayMs, stopSignal);
+        continue;
+      }
+      failures = 0;
+      if (polled.taskToken === undefined || polled.taskToken === '') {
+        slots.release(); // the long poll ended empty
+        continue;
+      }
+      const task: ReceivedTask = {
+        activityArn: activity.activityArn,
+        activityName: activity.activityName,
+        taskToken: polled.taskToken,
+        input: polled.input ?? '',
+      };
+      // The task owns the slot from here and gives it back when it has been dealt with.
+      const running: Promise<unknown> = runTask(activity, task, runnerEnvironment)
+        .catch((error: unknown) => {
+          logger.error('Task runner crashed', { errorName: readErrorName(error) });
+        })
+        .finally(() => {
+          runningTasks.delete(running);
+          slots.release();
+        });
+      runningTasks.add(running);
+    }
+  };
+
+  const pollers = activities.flatMap((activity) =>
+    Array.from({ length: options.pollersPerActivity }, () =>
+      runPoller(activity).catch((error: unknown) => {
+        logger.error('Poller crashed', {
+          activity: activity.activityName,
+          errorName: readErrorName(error),
+        });
+      }),
+    ),
+  );
+  logger.info('Worker started', {
+    activities: activities.map((activity) => activity.activityName),
+    maxConcurrentTasks: options.maxConcurrentTasks,
+    pollersPerActivity: options.pollersPerActivity,
+  });
+
+  const stopped = (async () => {
+    await Promise.all(pollers);
+    // Pollers have exited, so no task can be added any more; wait for the ones running.
+    while (runningTasks.size > 0) await Promise.all(runningTasks);
+    graceTimer.abort();
+    logger.info('Worker stopped');
+  })();
+
+  const stop = async (stopOptions: { graceMs?: number } = {}): Promise<void> => {
+    stopPolling();
+    const graceMs = Math.max(0, stopOptions.graceMs ?? 0);
+    const deadlineMs = clock.now() + graceMs;
+    if (deadlineMs < graceDeadlineMs) {
+      graceDeadlineMs = deadlineMs;
+      logger.info('Worker stopping', { graceMs, busySlots: slots.inUse });
+      // A shorter grace replaces the pending timer.
+      graceTimer.abort();
+      const timer = new AbortController();
+      graceTimer = timer;
+      void clock.sleep(graceMs, timer.signal).then(() => {
+        if (timer.signal.aborted || graceEndedController.signal.aborted) return;
+        logger.warn('Shutdown grace period over; interrupting running tasks', {
+          runningTasks: runningTasks.size,
+        });
+        graceEndedController.abort();
+      });
+    }
+    await stopped;
+  };
+
+  return {
+    stopPolling,
+    stop,
+    stopped,
+    get busySlots() {
+      return slots.inUse;
+    },
+  };
+};

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { computeBackoffDelayMs } from '../../../lib/worker/backoff.ts';
+import { classifySfnError, SfnErrorKind } from '../../../lib/worker/sfn-errors.ts';
+import { TaskSlots } from '../../../lib/worker/slots.ts';
+import { makeNetworkError, makeSfnError } from './support/fake-activity-api.ts';
+
+describe('backoff', () => {
+  const options = { baseDelayMs: 100, maxDelayMs: 1_000 };
+
+  test('the ceiling doubles per attempt and is capped', () => {
+    const almostOne = () => 0.999_999;
+    assert.equal(computeBackoffDelayMs(0, options, almostOne), 99);
+    assert.equal(computeBackoffDelayMs(2, options, almostOne), 399);
+    assert.equal(computeBackoffDelayMs(10, options, almostOne), 999);
+    assert.equal(computeBackoffDelayMs(5_000, options, almostOne), 999);
+  });
+
+  test('full jitter spreads delays down to zero', () => {
+    assert.equal(
+      computeBackoffDelayMs(3, options, () => 0),
+      0,
+    );
+  });
+});
+
+describe('activity API error classes', () => {
+  test('TaskTimedOut, TaskDoesNotExist and InvalidToken mean the task is gone', () => {
+    for (const name of ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']) {
+      assert.equal(classifySfnError(makeSfnError(name, 400)), SfnErrorKind.TaskGone, name);
+    }
+  });
+
+  test('throttling, 5xx and network failures are transient', () => {
+    assert.equal(
+      classifySfnError(makeSfnError('ThrottlingException', 400)),
+      SfnErrorKind.Transient,
+    );
+    assert.equal(
+      classifySfnError(makeSfnError('KmsThrottlingException', 400)),
+      SfnErrorKind.Transient,
+    );
+    assert.equal(classifySfnError(makeSfnError('InternalFailure', 500)), SfnErrorKind.Transient);
+    assert.equal(classifySfnError(makeNetworkError('ECONNRESET')), SfnErrorKind.Transient);
+  });
+
+  test('other 4xx answers are permanent; InvalidOutput has its own class', () => {
+    assert.equal(
+      classifySfnError(makeSfnError('AccessDeniedException', 400)),
+      SfnErrorKind.Permanent,
+    );
+    assert.equal(classifySfnError(makeSfnError('InvalidOutput', 400)), SfnErrorKind.InvalidOutput);
+  });
+});
+
+describe('task slots', () => {
+  test('a waiter gets the slot released by another holder', async () => {
+    const slots = new TaskSlots(1);
+    const never = new AbortController().signal;
+    assert.equal(await slots.acquire(never), true);
+    const waiting = slots.acquire(never);
+    slots.release();
+    assert.equal(await waiting, true);
+    assert.equal(slots.inUse, 1);
+  });
+
+  test('a waiter stops waiting without a slot when its signal aborts', async () => {
+    const slots = new TaskSlots(1);
+    const controller = new AbortController();
+    await slots.acquire(controller.signal);
+    const waiting = slots.acquire(controller.signal);
+    controller.abort();
+    assert.equal(await waiting, false);
+    slots.release();
+    assert.equal(slots.inUse, 0);
+  });
+});
