@@ -55,8 +55,10 @@ export interface KubeClient {
   request(request: KubeRequest): Promise<KubeResponse>;
   /**
    * Watches `path` (adds `watch=true`), calling `onEvent` per newline-delimited JSON event.
-   * Resolves when the server ends the stream (it does after `timeoutSeconds`); rejects with the
-   * signal's reason when aborted.
+   * Resolves when the stream ends: the server closed it (it does after `timeoutSeconds`) or the
+   * connection was cut after the watch began; the caller re-watches from its last resourceVersion.
+   * Rejects with the signal's reason when aborted, and as `request` does when the watch cannot
+   * start (non-2xx, connection or TLS failure).
    */
   watch(
     path: string,
@@ -468,9 +470,9 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
           }
           settle();
         });
-        res.on('error', (error) =>
-          settle(signal.aborted ? signal.reason : connectionFailed(error)),
-        );
+        // A connection cut mid-stream ends the watch like a server-side close does (client-go's
+        // reflector treats both alike): the caller re-watches from its last resourceVersion.
+        res.on('error', () => settle(signal.aborted ? signal.reason : undefined));
         res.on('close', () => {
           if (!res.complete) settle(signal.aborted ? signal.reason : undefined);
         });

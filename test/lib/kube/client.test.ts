@@ -218,6 +218,20 @@ describe('makeKubeClient against the local API server', () => {
     client.close();
   });
 
+  test('watch resolves when the server drops the stream mid-way', async () => {
+    const { client } = clientFor();
+    const watching = client.watch(
+      '/api/v1/namespaces/default/secrets',
+      undefined,
+      () => {},
+      signal(),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(server.faults.dropWatches() >= 1);
+    await watching;
+    client.close();
+  });
+
   test('watch rejects with the signal reason when aborted', async () => {
     const { client } = clientFor();
     const controller = new AbortController();
