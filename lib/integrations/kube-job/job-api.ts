@@ -92,6 +92,10 @@ export type JobWatchEvent =
   | { type: 'BOOKMARK'; object: KubeJob }
   | { type: 'ERROR'; object: KubeStatus };
 
+export type PodWatchEvent =
+  | { type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK'; object: KubePod }
+  | { type: 'ERROR'; object: KubeStatus };
+
 /** Pod log API query parameters (`GET /api/v1/namespaces/{ns}/pods/{pod}/log`). */
 export interface LogReadOptions {
   tailLines?: number;
@@ -115,6 +119,17 @@ export interface JobApi {
     name: string,
     fromResourceVersion: string,
     onEvent: (event: JobWatchEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void>;
+  /**
+   * Watches the pods matching a label selector from `fromResourceVersion`, like `watchJob`.
+   * Used to remember why pods failed before the Job controller deletes them (a deadline).
+   */
+  watchPods(
+    namespace: string,
+    labelSelector: string,
+    fromResourceVersion: string,
+    onEvent: (event: PodWatchEvent) => void,
     signal: AbortSignal,
   ): Promise<void>;
   /** Pods matching a label selector (`a=b,c=d`). */

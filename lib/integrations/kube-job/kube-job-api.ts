@@ -4,7 +4,7 @@
  */
 import type { KubeClient, QueryParameters } from '../../kube/client.ts';
 import type { KubeConnector } from '../../kube/connection.ts';
-import type { JobApi, JobWatchEvent, KubeJob, KubePod } from './job-api.ts';
+import type { JobApi, JobWatchEvent, KubeJob, KubePod, PodWatchEvent } from './job-api.ts';
 import type { ClusterCoordinates } from './parse-input.ts';
 
 /**
@@ -53,6 +53,20 @@ export const makeKubeJobApi = (client: KubeClient): JobApi => ({
       jobsPath(namespace),
       query,
       (event) => onEvent(event as JobWatchEvent),
+      signal,
+    );
+  },
+
+  watchPods(namespace, labelSelector, fromResourceVersion, onEvent, signal) {
+    const query: Record<string, string[]> = {
+      labelSelector: [labelSelector],
+      timeoutSeconds: [String(watchTimeoutSeconds)],
+    };
+    if (fromResourceVersion !== '') query.resourceVersion = [fromResourceVersion];
+    return client.watch(
+      `/api/v1/namespaces/${segment(namespace)}/pods`,
+      query,
+      (event) => onEvent(event as PodWatchEvent),
       signal,
     );
   },

@@ -11,6 +11,7 @@ import type { JobApi, KubeJob } from './job-api.ts';
 import { makeJobFailedError } from './job-failure.ts';
 import { makeJobApiOpener } from './kube-job-api.ts';
 import { type ClusterCoordinates, parseRunJobInput } from './parse-input.ts';
+import { trackFailedPods } from './track-failed-pods.ts';
 import { waitForJobEnd } from './wait-for-job.ts';
 
 /** Step Functions' `SendTaskSuccess` output limit, in UTF-8 bytes. */
@@ -94,6 +95,13 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
       const uid = created.metadata?.uid;
       logger.info('Job created; waiting for it to finish.', { namespace, jobName: name });
 
+      const failedPods = trackFailedPods({
+        api,
+        namespace,
+        labelSelector: toPodSelector(created),
+        resourceVersion: created.metadata?.resourceVersion ?? '',
+        signal,
+      });
       let finished: Awaited<ReturnType<typeof waitForJobEnd>>;
       try {
         finished = await waitForJobEnd({
@@ -113,6 +121,8 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
           await deleteAbandonedJob(api, namespace, name, context);
         }
         throw error;
+      } finally {
+        await failedPods.stop();
       }
       logger.info('Job finished.', { namespace, jobName: name, outcome: finished.outcome });
 
@@ -120,10 +130,13 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
       const needPods = finished.outcome === 'Failed' || logOptions.retrieveLogs;
       const pods = needPods ? await api.listPods(namespace, toPodSelector(finalJob), signal) : [];
       if (finished.outcome === 'Failed') {
+        // Pods deleted by the Job controller (deadline) are described as they were last seen.
+        const listed = new Set(pods.map((pod) => pod.metadata?.name));
+        const gone = failedPods.pods().filter((pod) => !listed.has(pod.metadata?.name));
         throw await makeJobFailedError({
           job: finalJob,
           namespace,
-          pods,
+          pods: [...pods, ...gone],
           ...(logOptions.retrieveLogs ? { api, logParameters: logOptions.logParameters } : {}),
           signal,
         });

@@ -180,6 +180,22 @@ describe('eks:runJob(.sync) on the local cluster', () => {
     assert.equal(container?.ExitCode, 137);
   });
 
+  test('an image that cannot be pulled and a deadline fail with DeadlineExceeded', async () => {
+    const cause = await jobFailedCause(
+      run(runJobSync, {
+        ...coordinates(),
+        Job: makeJob('no-image', { imagePullError: true }, { activeDeadlineSeconds: 1 }),
+      }),
+    );
+    assert.equal(cause.Condition.Reason, 'DeadlineExceeded');
+    // The Job controller deleted the pod on the deadline; it is described as last seen.
+    assert.equal(cause.FailedPods.length, 1);
+    assert.match(
+      String(cause.FailedPods[0]?.Containers[0]?.Reason),
+      /^(ImagePullBackOff|ErrImagePull)$/,
+    );
+  });
+
   test('a Job of three parallel pods outputs the logs of all three', async () => {
     const output = (await run(runJobSync, {
       ...coordinates(),

@@ -206,6 +206,36 @@ describe('eks:runJob.sync', () => {
     });
   });
 
+  test('a pod deleted by the Job controller before the failure is described as last seen', async () => {
+    const { api, runJobSync } = setUp();
+    const running = runJobSync.run(
+      { ClusterName: 'c1', Job: jobSpec({ name: 'deadline' }) },
+      makeTaskContext(AbortSignal.timeout(testTimeoutMs)),
+    );
+    const created = await waitForCreatedJob(api);
+    await sleep(10);
+    const stuck = makeJobPod(created, 'deadline-x', ['main'], {
+      phase: 'Pending',
+      containerStatuses: [{ name: 'main', state: { waiting: { reason: 'ImagePullBackOff' } } }],
+    });
+    api.emitPodEvent({ type: 'MODIFIED', object: stuck });
+    api.emitPodEvent({ type: 'DELETED', object: stuck });
+    api.finishJob('default', 'deadline', 'Failed', 'DeadlineExceeded');
+    await assert.rejects(running, (error: unknown) => {
+      assert.ok(error instanceof TaskFailedError);
+      const cause = error.failureCause as {
+        FailedPods: { Name: string; Containers: { Reason: string }[] }[];
+      };
+      assert.equal(cause.FailedPods[0]?.Name, 'deadline-x');
+      assert.equal(cause.FailedPods[0]?.Containers[0]?.Reason, 'ImagePullBackOff');
+      return true;
+    });
+    assert.equal(
+      api.callsOf('watchPods')[0]?.args[1],
+      `batch.kubernetes.io/controller-uid=${created.metadata?.uid}`,
+    );
+  });
+
   test('without RetrieveLogs a failed Job cause carries no log lines', async () => {
     const { api, runJobSync } = setUp();
     const running = runJobSync.run(

@@ -10,6 +10,7 @@ import type {
   KubeJob,
   KubePod,
   LogReadOptions,
+  PodWatchEvent,
 } from '../../../../../lib/integrations/kube-job/job-api.ts';
 
 /** A log made on the fly: `lines` lines of exactly `lineBytes` bytes each (newline included). */
@@ -74,6 +75,7 @@ export class FakeJobApi implements JobApi {
   private uidCounter = 0;
   private readonly history: { rv: number; event: JobWatchEvent; namespace: string }[] = [];
   private readonly watchers = new Set<Watcher>();
+  private readonly podWatchers = new Set<(event: PodWatchEvent) => void>();
 
   private record(method: string, ...args: unknown[]) {
     this.calls.push({ method, args });
@@ -233,6 +235,32 @@ export class FakeJobApi implements JobApi {
         }
       }
     });
+  }
+
+  /** Pod watches open forever and send what `emitPodEvent` is given. */
+  watchPods(
+    namespace: string,
+    labelSelector: string,
+    fromResourceVersion: string,
+    onEvent: (event: PodWatchEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    this.record('watchPods', namespace, labelSelector, fromResourceVersion);
+    return new Promise<void>((_resolve, reject) => {
+      const listener = (event: PodWatchEvent) => onEvent(event);
+      this.podWatchers.add(listener);
+      const onAbort = () => {
+        this.podWatchers.delete(listener);
+        reject(signal.reason);
+      };
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Sends a pod event to every open pod watch. */
+  emitPodEvent(event: PodWatchEvent) {
+    for (const listener of this.podWatchers) listener(event);
   }
 
   async listPods(namespace: string, labelSelector: string, signal: AbortSignal) {
