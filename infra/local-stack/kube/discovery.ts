@@ -116,3 +116,60 @@ export const makeResourceList = (
     resources,
   };
 };
+
+const groupVersionPath = (group: string, version: string): string =>
+  group === '' ? `api/${version}` : `apis/${group}/${version}`;
+
+/**
+ * `/openapi/v3`: the index of per-group-version documents. kubectl 1.33 reads it to learn whether
+ * the server validates fields itself (`fieldValidation`); without it, `kubectl apply` insists on
+ * downloading a full schema for client-side validation.
+ */
+export const makeOpenApiV3Index = (types: readonly ResourceType[]) => {
+  const paths: Record<string, { serverRelativeURL: string }> = {};
+  for (const t of types) {
+    const gv = groupVersionPath(t.group, t.version);
+    paths[gv] = { serverRelativeURL: `/openapi/v3/${gv}?hash=local` };
+  }
+  return { paths };
+};
+
+/**
+ * `/openapi/v3/<gv>`: a minimal OpenAPI 3 document with, for each resource, the item path's PATCH
+ * operation tagged with its group-version-kind and the `fieldValidation` parameter (what kubectl's
+ * query-parameter verifier looks for). Schemas are left open: the server validates.
+ */
+export const makeOpenApiV3Document = (
+  types: readonly ResourceType[],
+  group: string,
+  version: string,
+) => {
+  const matching = types.filter((t) => t.group === group && t.version === version);
+  if (matching.length === 0) return undefined;
+  const prefix = `/${groupVersionPath(group, version)}`;
+  const parameters = ['fieldValidation', 'dryRun', 'fieldManager'].map((name) => ({
+    name,
+    in: 'query',
+    schema: { type: 'string', uniqueItems: true },
+  }));
+  const paths: Record<string, unknown> = {};
+  for (const t of matching) {
+    const gvk = { group: t.group, version: t.version, kind: t.kind };
+    const base = t.namespaced
+      ? `${prefix}/namespaces/{namespace}/${t.resource}`
+      : `${prefix}/${t.resource}`;
+    paths[base] = {
+      post: { parameters, 'x-kubernetes-group-version-kind': gvk, responses: {} },
+    };
+    paths[`${base}/{name}`] = {
+      patch: { parameters, 'x-kubernetes-group-version-kind': gvk, responses: {} },
+      put: { parameters, 'x-kubernetes-group-version-kind': gvk, responses: {} },
+    };
+  }
+  return {
+    openapi: '3.0.0',
+    info: { title: 'Kubernetes', version: 'v1.33.0' },
+    paths,
+    components: { schemas: {} },
+  };
+};

@@ -16,6 +16,8 @@ import {
   makeCoreVersions,
   makeGroup,
   makeGroupList,
+  makeOpenApiV3Document,
+  makeOpenApiV3Index,
   makeResourceList,
   makeVersionInfo,
 } from './discovery.ts';
@@ -746,33 +748,30 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
     throw methodNotAllowed();
   };
 
-  const handleNonResource = (res: ServerResponse, segments: string[], head: boolean): boolean => {
+  /** The body of a discovery/non-resource answer, or undefined when the path is not one. */
+  const answerNonResource = (segments: string[]): unknown => {
     const path = `/${segments.join('/')}`;
     const types = store.knownTypes;
-    if (path === '/version') return (sendJson(res, 200, makeVersionInfo(), head), true);
-    if (path === '/api') return (sendJson(res, 200, makeCoreVersions(serverAddress), head), true);
-    if (path === '/apis') return (sendJson(res, 200, makeGroupList(types), head), true);
-    if (path === '/healthz' || path === '/livez' || path === '/readyz') {
-      res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
-      res.end(head ? undefined : 'ok');
-      return true;
+    if (path === '/version') return makeVersionInfo();
+    if (path === '/api') return makeCoreVersions(serverAddress);
+    if (path === '/apis') return makeGroupList(types);
+    if (path === '/openapi/v3') return makeOpenApiV3Index(types);
+    if (segments[0] === 'openapi' && segments[1] === 'v3') {
+      const isCore = segments[2] === 'api';
+      const group = isCore ? '' : (segments[3] ?? '');
+      const version = (isCore ? segments[3] : segments[4]) ?? '';
+      return makeOpenApiV3Document(types, group, version) ?? notFoundPath();
     }
     if (segments[0] === 'api' && segments.length === 2) {
-      const list = makeResourceList(types, '', segments[1] ?? '');
-      if (!list) throw notFoundPath();
-      return (sendJson(res, 200, list, head), true);
+      return makeResourceList(types, '', segments[1] ?? '') ?? notFoundPath();
     }
     if (segments[0] === 'apis' && segments.length === 2) {
-      const group = makeGroup(types, segments[1] ?? '');
-      if (!group) throw notFoundPath();
-      return (sendJson(res, 200, group, head), true);
+      return makeGroup(types, segments[1] ?? '') ?? notFoundPath();
     }
     if (segments[0] === 'apis' && segments.length === 3) {
-      const list = makeResourceList(types, segments[1] ?? '', segments[2] ?? '');
-      if (!list) throw notFoundPath();
-      return (sendJson(res, 200, list, head), true);
+      return makeResourceList(types, segments[1] ?? '', segments[2] ?? '') ?? notFoundPath();
     }
-    return false;
+    return notFoundPath();
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -847,7 +846,15 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
       username = user.username;
       if (!resourcePath) {
         if (method !== 'GET' && method !== 'HEAD') throw notFoundPath();
-        if (!handleNonResource(res, segments, head)) throw notFoundPath();
+        const path = url.pathname;
+        if (path === '/healthz' || path === '/livez' || path === '/readyz') {
+          res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end(head ? undefined : 'ok');
+          return;
+        }
+        const answer = answerNonResource(segments);
+        if (answer instanceof KubeApiError) throw answer;
+        sendJson(res, 200, answer, head);
         return;
       }
       await handleResource(req, res, resourcePath, params, user);

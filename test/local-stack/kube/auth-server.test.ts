@@ -3,13 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { localIdentities } from '../../../infra/local-stack/identities.ts';
 import type { KubeApiServer } from '../../../infra/local-stack/kube/server.ts';
-import {
-  makeJob,
-  makeKubeConfig,
-  requestRaw,
-  startTestServer,
-  tokenFor,
-} from './support/kube-test-env.ts';
+import { makeKubeConfig } from './support/kube-client-config.ts';
+import { makeJob, requestRaw, startTestServer, tokenFor } from './support/kube-test-env.ts';
 
 describe('API server TLS, authentication and authorization', () => {
   let server: KubeApiServer;

@@ -130,7 +130,7 @@ describe('watch streams', () => {
     const [event] = await watch.waitFor(1);
     assert.equal(event?.type, 'ERROR');
     assert.equal(event?.object.code, 410);
-    assert.equal((event?.object as { reason?: string }).reason, 'Expired');
+    assert.equal((event?.object as { reason?: string } | undefined)?.reason, 'Expired');
     assert.match(
       event?.object.message ?? '',
       new RegExp(`^too old resource version: ${old} \\(\\d+\\)$`),

@@ -1,8 +1,8 @@
 /**
- * Test support: starts the local API server and builds real `@kubernetes/client-node` configs
- * for the local identities (tokens signed as `aws eks get-token` does).
+ * Test support: starts the local API server, signs tokens for the local identities (as
+ * `aws eks get-token` does) and makes raw HTTPS requests that trust the cluster CA.
  */
-import * as k8s from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { type LocalIdentity, localIdentities } from '../../../../infra/local-stack/identities.ts';
 import {
   type KubeApiServer,
@@ -30,31 +30,14 @@ export const tokenFor = (
     ...(extra.signingDate ? { signingDate: extra.signingDate } : {}),
   });
 
-/** A KubeConfig for the server with a bearer token (and, by default, the cluster's CA). */
-export const makeKubeConfig = (
-  server: KubeApiServer,
-  token: string,
-  options: { trustCa?: boolean } = {},
-): k8s.KubeConfig => {
-  const kc = new k8s.KubeConfig();
-  kc.loadFromOptions({
-    clusters: [
-      {
-        name: 'local',
-        server: server.endpoint,
-        ...(options.trustCa === false ? {} : { caData: server.caData }),
-        skipTLSVerify: false,
-      },
-    ],
-    users: [{ name: 'user', token }],
-    contexts: [{ name: 'ctx', cluster: 'local', user: 'user' }],
-    currentContext: 'ctx',
-  });
-  return kc;
+/**
+ * A cluster-admin KubeConfig. Loads `@kubernetes/client-node` lazily (it costs seconds), so test
+ * files that only make raw requests do not pay for it.
+ */
+export const adminConfig = async (server: KubeApiServer): Promise<KubeConfig> => {
+  const { makeKubeConfig } = await import('./kube-client-config.ts');
+  return makeKubeConfig(server, await tokenFor(localIdentities.admin, server));
 };
-
-export const adminConfig = async (server: KubeApiServer): Promise<k8s.KubeConfig> =>
-  makeKubeConfig(server, await tokenFor(localIdentities.admin, server));
 
 export interface RawResponse {
   status: number;
