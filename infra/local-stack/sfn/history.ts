@@ -81,7 +81,8 @@ export class ExecutionHistory {
 
 const toWireEvent = (event: HistoryEvent): Record<string, unknown> => ({
   id: event.id,
-  ...(event.previousEventId > 0 ? { previousEventId: event.previousEventId } : {}),
+  // AWS sends previousEventId 0 on the first event.
+  previousEventId: event.previousEventId,
   timestamp: toEpochSeconds(event.timestamp),
   type: event.type,
   ...(event.details ? { [event.details.key]: event.details.value } : {}),
