@@ -1,0 +1,83 @@
+/**
+ * The long-lived process host (container, ECS task, Kubernetes Deployment): polls until SIGTERM or
+ * SIGINT, then stops gracefully within `shutdownGraceMs`.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { WorkerConfig } from '../config.ts';
+import type { Integration } from '../integrations/types.ts';
+import type { ActivityApi, Clock, HandOff } from '../worker/ports.ts';
+import { startWorker, type WorkerOptions } from '../worker/worker.ts';
+
+/** The signals a process host reacts to (`process` itself in production). */
+export interface SignalSource {
+  once(signal: NodeJS.Signals, listener: () => void): unknown;
+  off(signal: NodeJS.Signals, listener: () => void): unknown;
+}
+
+/** Everything {@link runProcessWorker} needs, in one object so tests can replace any part. */
+export interface ProcessWorkerOptions {
+  readonly config: WorkerConfig;
+  readonly integrations: readonly Integration[];
+  readonly activityApi: ActivityApi;
+  readonly logger: Logger;
+  readonly handOff?: HandOff;
+  readonly clock?: Clock;
+  /** @default process */
+  readonly signals?: SignalSource;
+  /** Fine-tuning of the loop (backoffs, abortSettleMs) beyond what the configuration holds. */
+  readonly workerOptions?: Partial<WorkerOptions>;
+  /** Called once the worker is polling, e.g. to report readiness. */
+  readonly onStarted?: () => void;
+}
+
+const stopSignals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+
+/**
+ * Runs the worker until SIGTERM or SIGINT, then stops it gracefully: no new polls, polls in flight
+ * finish, running tasks get `config.shutdownGraceMs`, then are handed off or failed with
+ * `EKS.WorkerInterrupted`. A second signal cuts the grace short (an operator pressing Ctrl-C
+ * twice). Resolves when every task received has been answered or handed off.
+ * Throws a WorkerConfigurationError at start if an activity matches no integration.
+ */
+export const runProcessWorker = async (options: ProcessWorkerOptions): Promise<void> => {
+  const { config, logger } = options;
+  const signals = options.signals ?? process;
+  const worker = startWorker(
+    {
+      activityArns: config.activityArns,
+      workerName: config.workerName,
+      maxConcurrentTasks: config.maxConcurrentTasks,
+      pollersPerActivity: config.pollersPerActivity,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      cleanupOnAbandon: config.cleanupOnAbandon,
+      ...options.workerOptions,
+    },
+    {
+      activityApi: options.activityApi,
+      integrations: options.integrations,
+      logger,
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.handOff ? { handOff: options.handOff } : {}),
+    },
+  );
+
+  let signalsSeen = 0;
+  const onSignal = (signal: NodeJS.Signals) => (): void => {
+    signalsSeen += 1;
+    const graceMs = signalsSeen === 1 ? config.shutdownGraceMs : 0;
+    logger.info('Stop signal received', { signal, graceMs });
+    // Listen again: `once` removed us, and a second signal must shorten the grace rather than
+    // fall through to Node's default handler, which would kill the process mid-answer.
+    signals.once(signal, listeners.get(signal) ?? (() => {}));
+    void worker.stop({ graceMs });
+  };
+  const listeners = new Map(stopSignals.map((signal) => [signal, onSignal(signal)] as const));
+  for (const [signal, listener] of listeners) signals.once(signal, listener);
+  options.onStarted?.();
+
+  try {
+    await worker.stopped;
+  } finally {
+    for (const [signal, listener] of listeners) signals.off(signal, listener);
+  }
+};
