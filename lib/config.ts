@@ -31,6 +31,12 @@ export interface WorkerConfig {
   /** Age after which a Kubernetes bearer token is re-signed (tokens are valid 15 minutes). */
   readonly tokenRefreshMs: number;
   readonly logLevel: LogLevelName;
+  /** The AWS Region of the activities and clusters; it is also signed into Kubernetes tokens. */
+  readonly region: string;
+  /** While a Job is watched, also GET it this often, in case a watch is silently stuck. */
+  readonly jobPollIntervalMs: number;
+  /** How often `.sync` control-plane integrations describe the cluster, node group or profile. */
+  readonly controlPlanePollIntervalMs: number;
 }
 
 /** Raised by {@link loadConfig}, listing every problem found (not just the first). */
@@ -194,6 +200,31 @@ const specs: { readonly [K in keyof WorkerConfig]: VariableSpec<WorkerConfig[K]>
         : { ok: false, problem: `must be one of ${LogLevels.join(', ')}, got '${raw}'` };
     },
     check: () => undefined,
+  },
+  region: {
+    env: 'AWS_REGION',
+    defaultText: '(required; Lambda sets it)',
+    meaning: 'AWS Region of the activities and clusters; signed into Kubernetes bearer tokens.',
+    parse: (raw) => ok(raw.trim()),
+    check: (region) =>
+      /^[a-z]{2}(-[a-z]+)+-\d+$/.test(region) ? undefined : `is not an AWS Region: '${region}'`,
+  },
+  jobPollIntervalMs: {
+    env: 'EKS_WORKER_JOB_POLL_INTERVAL_MS',
+    defaultValue: () => 5_000,
+    defaultText: '5000',
+    meaning: 'While a Job is watched, it is also read this often (a fallback for a stuck watch).',
+    parse: parseInteger,
+    check: checkRange(100, 300_000),
+  },
+  controlPlanePollIntervalMs: {
+    env: 'EKS_WORKER_CONTROL_PLANE_POLL_INTERVAL_MS',
+    defaultValue: () => 10_000,
+    defaultText: '10000',
+    meaning:
+      '`.sync` cluster, node-group and Fargate-profile tasks describe their resource this often.',
+    parse: parseInteger,
+    check: checkRange(50, 300_000),
   },
 };
 

@@ -33,10 +33,14 @@ export const makeRuntimeDependencies = (
       maxSockets:
         config.maxConcurrentTasks + config.pollersPerActivity * config.activityArns.length,
     });
+  const integrations = makeIntegrations({ config, logger });
   return {
     logger,
     activityApi: makeSfnActivityApi(sfnClient),
-    integrations: makeIntegrations({ config, logger }),
-    close: () => sfnClient.destroy(),
+    integrations: integrations.integrations,
+    close: () => {
+      integrations.close();
+      sfnClient.destroy();
+    },
   };
 };

@@ -1,18 +1,63 @@
 /**
- * The one list of integrations the hosts serve. To add one, build it here from
- * {@link IntegrationDependencies} (extend that interface with what it needs, built once in
- * `lib/hosts/deps.ts`) and append it to the returned array. The worker picks an integration by
- * the end of the activity name (`Integration.activitySuffix`), so suffixes must be unique.
+ * The one list of integrations the hosts serve, built from shared dependencies: one EKS client, one
+ * token provider and one Kubernetes connector per worker, so every task reuses cached tokens,
+ * cluster look-ups and keep-alive connections. The worker picks an integration by the end of the
+ * activity name (`Integration.activitySuffix`), so suffixes must be unique.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { EKSClient } from '@aws-sdk/client-eks';
+import { makeEksClusterLookup } from '../aws/eks-cluster-lookup.ts';
+import { makeEksClient, makeEksControlPlane } from '../aws/eks-control-plane.ts';
 import type { WorkerConfig } from '../config.ts';
+import { makeKubeConnector } from '../kube/connection.ts';
+import { type AwsCredentialsProvider, makeEksTokenProvider } from '../kube/eks-token.ts';
+import { makeEksControlPlaneIntegrations } from './eks-control-plane/index.ts';
+import { makeKubeCallIntegration } from './kube-call/kube-call.ts';
+import { makeRunJobIntegrations } from './kube-job/run-job-integrations.ts';
 import type { Integration } from './types.ts';
 
-/** What integrations may be built from; hosts construct it once per process or cold start. */
+/** What integrations are built from; hosts construct it once per process or cold start. */
 export interface IntegrationDependencies {
   readonly config: WorkerConfig;
   readonly logger: Logger;
+  /** @default makeEksClient({ region: config.region }) */
+  readonly eksClient?: EKSClient;
+  /** Signs Kubernetes tokens. @default the SDK's default credential chain */
+  readonly credentials?: AwsCredentialsProvider;
 }
 
-/** Every integration the worker serves (none registered yet). */
-export const makeIntegrations = (_deps: IntegrationDependencies): Integration[] => [];
+export interface IntegrationSet {
+  readonly integrations: readonly Integration[];
+  /** Closes keep-alive connections to clusters and to EKS. */
+  close(): void;
+}
+
+/** Every integration the worker serves: eks:call, eks:runJob(.sync), and the 12 control-plane ones. */
+export const makeIntegrations = (deps: IntegrationDependencies): IntegrationSet => {
+  const { config } = deps;
+  const eksClient = deps.eksClient ?? makeEksClient({ region: config.region });
+  const connector = makeKubeConnector({
+    tokens: makeEksTokenProvider({
+      region: config.region,
+      refreshAfterMs: config.tokenRefreshMs,
+      ...(deps.credentials ? { credentials: deps.credentials } : {}),
+    }),
+    lookup: makeEksClusterLookup({ client: eksClient }),
+    allowedEndpoints: config.trustedEndpoints,
+  });
+  const connect = connector.connect.bind(connector);
+  return {
+    integrations: [
+      makeKubeCallIntegration({ connector: { connect } }),
+      ...makeRunJobIntegrations({ connect, pollIntervalMs: config.jobPollIntervalMs }),
+      ...makeEksControlPlaneIntegrations({
+        eks: makeEksControlPlane(eksClient),
+        pollIntervalMs: config.controlPlanePollIntervalMs,
+      }),
+    ],
+    close: () => {
+      connector.close();
+      if (!deps.eksClient) eksClient.destroy();
+    },
+  };
+};

@@ -17,7 +17,10 @@ const problemsOf = (run: () => unknown): readonly string[] => {
 
 describe('configuration', () => {
   test('defaults apply when only the activity ARNs are set', () => {
-    const config = loadConfig({ EKS_WORKER_ACTIVITY_ARNS: `${arnA}, ${arnB}` });
+    const config = loadConfig({
+      EKS_WORKER_ACTIVITY_ARNS: `${arnA}, ${arnB}`,
+      AWS_REGION: 'us-east-1',
+    });
     assert.deepEqual(config.activityArns, [arnA, arnB]);
     assert.equal(config.maxConcurrentTasks, 20);
     assert.equal(config.pollersPerActivity, 2);
@@ -27,12 +30,16 @@ describe('configuration', () => {
     assert.deepEqual(config.trustedEndpoints, []);
     assert.equal(config.tokenRefreshMs, 600_000);
     assert.equal(config.logLevel, 'INFO');
+    assert.equal(config.region, 'us-east-1');
+    assert.equal(config.jobPollIntervalMs, 5_000);
+    assert.equal(config.controlPlanePollIntervalMs, 10_000);
     assert.ok(config.workerName.length >= 1 && config.workerName.length <= 80);
   });
 
   test('environment variables override defaults', () => {
     const config = loadConfig({
       EKS_WORKER_ACTIVITY_ARNS: arnA,
+      AWS_REGION: 'eu-west-1',
       EKS_WORKER_NAME: 'worker-7',
       EKS_WORKER_MAX_CONCURRENT_TASKS: '50',
       EKS_WORKER_POLLERS_PER_ACTIVITY: '4',
@@ -56,7 +63,11 @@ describe('configuration', () => {
 
   test('explicit options win over the environment', () => {
     const config = loadConfig(
-      { EKS_WORKER_ACTIVITY_ARNS: arnA, EKS_WORKER_MAX_CONCURRENT_TASKS: '50' },
+      {
+        EKS_WORKER_ACTIVITY_ARNS: arnA,
+        EKS_WORKER_MAX_CONCURRENT_TASKS: '50',
+        AWS_REGION: 'us-east-1',
+      },
       { maxConcurrentTasks: 3, activityArns: [arnB] },
     );
     assert.equal(config.maxConcurrentTasks, 3);
@@ -72,6 +83,7 @@ describe('configuration', () => {
         EKS_WORKER_TRUSTED_ENDPOINTS: 'http://plain.example',
         EKS_WORKER_TOKEN_REFRESH_MS: '900000',
         EKS_WORKER_LOG_LEVEL: 'LOUD',
+        AWS_REGION: 'mars',
       }),
     );
     const expected = [
@@ -82,6 +94,7 @@ describe('configuration', () => {
       /EKS_WORKER_TRUSTED_ENDPOINTS must be https:\/\/ URLs: http:\/\/plain.example/,
       /EKS_WORKER_TOKEN_REFRESH_MS must be a whole number from 1000 to 840000/,
       /EKS_WORKER_LOG_LEVEL must be one of DEBUG, INFO, WARN, ERROR, SILENT/,
+      /AWS_REGION is not an AWS Region: 'mars'/,
     ];
     assert.equal(problems.length, expected.length, problems.join('\n'));
     for (const [index, pattern] of expected.entries()) assert.match(problems[index] ?? '', pattern);
@@ -91,6 +104,7 @@ describe('configuration', () => {
     const problems = problemsOf(() =>
       loadConfig({
         EKS_WORKER_ACTIVITY_ARNS: `${arnA},arn:aws:states:us-east-1:123456789012:stateMachine:x`,
+        AWS_REGION: 'us-east-1',
       }),
     );
     assert.equal(problems.length, 1);
@@ -99,14 +113,21 @@ describe('configuration', () => {
 
   test('an invalid explicit option is reported with the option name', () => {
     const problems = problemsOf(() =>
-      loadConfig({ EKS_WORKER_ACTIVITY_ARNS: arnA }, { heartbeatIntervalMs: 10 }),
+      loadConfig(
+        { EKS_WORKER_ACTIVITY_ARNS: arnA, AWS_REGION: 'us-east-1' },
+        { heartbeatIntervalMs: 10 },
+      ),
     );
     assert.match(problems[0] ?? '', /option heartbeatIntervalMs must be a whole number from 1000/);
   });
 
-  test('the variable table lists every EKS_WORKER_ variable with its default', () => {
-    assert.equal(configVariables.length, 10);
-    assert.ok(configVariables.every((v) => v.name.startsWith('EKS_WORKER_') && v.meaning !== ''));
+  test('the variable table lists every variable with its default', () => {
+    assert.equal(configVariables.length, 13);
+    assert.ok(
+      configVariables.every(
+        (v) => (v.name.startsWith('EKS_WORKER_') || v.name === 'AWS_REGION') && v.meaning !== '',
+      ),
+    );
     assert.match(formatConfigTable(), /\| `EKS_WORKER_SHUTDOWN_GRACE_MS` \| 25000 \|/);
   });
 });

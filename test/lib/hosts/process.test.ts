@@ -33,6 +33,7 @@ describe('process host', () => {
     const config = loadConfig(
       {
         EKS_WORKER_ACTIVITY_ARNS: activityArn('test-eks-call'),
+        AWS_REGION: 'us-east-1',
         EKS_WORKER_SHUTDOWN_GRACE_MS: '1000',
       },
       { logLevel: 'SILENT' },
@@ -70,6 +71,7 @@ describe('process host', () => {
     const config = loadConfig(
       {
         EKS_WORKER_ACTIVITY_ARNS: activityArn('test-eks-call'),
+        AWS_REGION: 'us-east-1',
         EKS_WORKER_SHUTDOWN_GRACE_MS: '60000',
       },
       { logLevel: 'SILENT' },
