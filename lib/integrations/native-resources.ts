@@ -1,0 +1,67 @@
+/**
+ * The drop-in mapping (contract §1): which activity serves a native `arn:aws:states:::eks:<api>`
+ * resource. Used to rewrite state machines and by the README's migration table.
+ */
+const nativeResourcePattern = /^arn:aws[a-z-]*:states:::eks:([A-Za-z]+)(\.sync)?$/;
+
+const nativeApis = [
+  'runJob',
+  'call',
+  'createCluster',
+  'deleteCluster',
+  'createFargateProfile',
+  'deleteFargateProfile',
+  'createNodegroup',
+  'deleteNodegroup',
+] as const;
+
+/**
+ * `arn:aws:states:::eks:runJob.sync` -> `eks-runJob-sync`; undefined for anything else (including
+ * `eks:call.sync`, which does not exist natively).
+ */
+export const activitySuffixForNativeResource = (resource: string): string | undefined => {
+  const match = nativeResourcePattern.exec(resource);
+  const api = match?.[1];
+  if (!api || !(nativeApis as readonly string[]).includes(api)) return undefined;
+  if (api === 'call' && match[2]) return undefined;
+  return `eks-${api}${match[2] ? '-sync' : ''}`;
+};
+
+/** A state machine definition, as far as the rewrite needs to see it. */
+interface StatesContainer {
+  States?: Record<string, { Type?: string; Resource?: string; [key: string]: unknown }>;
+  [key: string]: unknown;
+}
+
+/**
+ * Returns a copy of an Amazon States Language definition whose native EKS Task resources point at
+ * activities instead (`activityArnFor(suffix)`), walking into Parallel branches and Map iterators.
+ * Everything else (Parameters, ResultPath, Retry, Catch, ...) is kept as it is.
+ */
+export const toActivityDefinition = <T extends StatesContainer>(
+  definition: T,
+  activityArnFor: (activitySuffix: string) => string,
+): T => {
+  const rewrite = (container: StatesContainer): StatesContainer => {
+    const states = Object.fromEntries(
+      Object.entries(container.States ?? {}).map(([name, state]) => {
+        const next: Record<string, unknown> = { ...state };
+        const suffix =
+          state.Type === 'Task' && typeof state.Resource === 'string'
+            ? activitySuffixForNativeResource(state.Resource)
+            : undefined;
+        if (suffix) next.Resource = activityArnFor(suffix);
+        if (Array.isArray(state.Branches)) {
+          next.Branches = state.Branches.map((branch: StatesContainer) => rewrite(branch));
+        }
+        for (const key of ['Iterator', 'ItemProcessor'] as const) {
+          const inner = state[key] as StatesContainer | undefined;
+          if (inner && typeof inner === 'object') next[key] = rewrite(inner);
+        }
+        return [name, next];
+      }),
+    );
+    return { ...container, States: states };
+  };
+  return rewrite(definition) as T;
+};
