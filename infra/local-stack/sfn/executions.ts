@@ -53,8 +53,12 @@ export interface ExecutionRecord {
   error?: string;
   cause?: string;
   history: ExecutionHistory;
-  /** Activity tasks scheduled and not yet answered: closed when the execution ends. */
-  openTasks: Set<ScheduledActivityTask>;
+  /**
+   * Withdraws each activity task scheduled and not yet answered, when the execution ends: the
+   * task is closed (its worker then gets TaskTimedOut) and its Task state is settled, which also
+   * clears the interpreter's own timer for that state.
+   */
+  openTasks: Set<() => void>;
   abort?: () => void;
 }
 
@@ -368,7 +372,12 @@ export class ExecutionService {
       heartbeatInSeconds: info.heartbeatSeconds,
     });
     return new Promise<JsonValue>((resolve, reject) => {
-      const task = this.activities.schedule({
+      let task: ScheduledActivityTask | undefined;
+      const withdraw = (): void => {
+        task?.close();
+        reject(new StatesRuntimeError('The execution is no longer running.'));
+      };
+      task = this.activities.schedule({
         activityArn: info.resource,
         input: inputText,
         ...(info.heartbeatSeconds === undefined ? {} : { heartbeatSeconds: info.heartbeatSeconds }),
@@ -378,7 +387,7 @@ export class ExecutionService {
             execution.history.record('ActivityStarted', { workerName });
           },
           onSucceeded: (output) => {
-            execution.openTasks.delete(task);
+            execution.openTasks.delete(withdraw);
             execution.history.record('ActivitySucceeded', {
               output,
               outputDetails: { truncated: false },
@@ -386,12 +395,12 @@ export class ExecutionService {
             resolve(JSON.parse(output) as JsonValue);
           },
           onFailed: (error, cause) => {
-            execution.openTasks.delete(task);
+            execution.openTasks.delete(withdraw);
             execution.history.record('ActivityFailed', { error, cause });
             reject(new ActivityTaskFailedError(error, cause));
           },
           onTimedOut: (kind) => {
-            execution.openTasks.delete(task);
+            execution.openTasks.delete(withdraw);
             const error = kind === 'heartbeat' ? 'States.HeartbeatTimeout' : 'States.Timeout';
             const cause =
               kind === 'heartbeat'
@@ -402,7 +411,7 @@ export class ExecutionService {
           },
         },
       });
-      execution.openTasks.add(task);
+      execution.openTasks.add(withdraw);
     });
   }
 
@@ -416,8 +425,9 @@ export class ExecutionService {
     if (result.output !== undefined) execution.output = result.output;
     if (result.error !== undefined) execution.error = result.error;
     if (result.cause !== undefined) execution.cause = result.cause;
-    for (const task of execution.openTasks) task.close();
+    const withdrawals = [...execution.openTasks];
     execution.openTasks.clear();
+    for (const withdraw of withdrawals) withdraw();
   }
 }
 
