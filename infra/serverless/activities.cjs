@@ -1,0 +1,73 @@
+/**
+ * The worker's Step Functions activities (contract §1) as CloudFormation, for serverless.yml.
+ *
+ * Why a file and not YAML: the 15 activities appear in five places (resources, outputs, the
+ * GetActivityTask statement, the poller's `EKS_WORKER_ACTIVITY_ARNS`, the resumer's), and one list
+ * keeps them from drifting. CommonJS because the Serverless Framework `require`s `${file(...)}`
+ * sources (our package is ESM, so the `.cjs` extension is what makes it loadable).
+ *
+ * Usage in serverless.yml: `${file(./infra/serverless/activities.cjs):resources}` and so on; the
+ * Framework calls the exported function with `resolveVariable`, used here for the stage.
+ */
+
+/** Activity name suffixes, one per native integration (contract §1). */
+const activitySuffixes = [
+  'eks-runJob',
+  'eks-runJob-sync',
+  'eks-call',
+  ...['Cluster', 'FargateProfile', 'Nodegroup'].flatMap((resource) =>
+    ['create', 'delete'].flatMap((verb) => [
+      `eks-${verb}${resource}`,
+      `eks-${verb}${resource}-sync`,
+    ]),
+  ),
+];
+
+/** `eks-runJob-sync` -> `ActivityEksRunJobSync` (CloudFormation logical ids are alphanumeric). */
+const toLogicalId = (suffix) =>
+  `Activity${suffix
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('')}`;
+
+/** `eks-runJob-sync` -> `ActivityArn_eks_runJob_sync`, the state machines' substitution key. */
+const toSubstitutionKey = (suffix) => `ActivityArn_${suffix.replaceAll('-', '_')}`;
+
+/** Everything serverless.yml needs, for one stage. */
+const describeActivities = (stage) => {
+  const resources = {};
+  const outputs = {};
+  for (const suffix of activitySuffixes) {
+    const logicalId = toLogicalId(suffix);
+    resources[logicalId] = {
+      Type: 'AWS::StepFunctions::Activity',
+      // The worker finds the integration from the end of the name; the stage keeps the
+      // activities of several stages in one account apart (names are unique per Region).
+      Properties: { Name: `${stage}-${suffix}` },
+    };
+    outputs[toSubstitutionKey(suffix)] = {
+      Description: `ARN of the ${stage}-${suffix} activity (native arn:aws:states:::${suffix
+        .replace(/^eks-/, 'eks:')
+        .replace(/-sync$/, '.sync')})`,
+      // Ref of an AWS::StepFunctions::Activity is its ARN.
+      Value: { Ref: logicalId },
+    };
+  }
+  const arnRefs = activitySuffixes.map((suffix) => ({ Ref: toLogicalId(suffix) }));
+  return {
+    suffixes: activitySuffixes,
+    resources: { Resources: resources, Outputs: outputs },
+    arnRefs,
+    // The format lib/config.ts reads for EKS_WORKER_ACTIVITY_ARNS: comma-separated ARNs.
+    arnList: { 'Fn::Join': [',', arnRefs] },
+  };
+};
+
+module.exports = async ({ resolveVariable }) => {
+  const stage = await resolveVariable('sls:stage');
+  return describeActivities(stage);
+};
+module.exports.activitySuffixes = activitySuffixes;
+module.exports.describeActivities = describeActivities;
+module.exports.toLogicalId = toLogicalId;
+module.exports.toSubstitutionKey = toSubstitutionKey;
