@@ -187,4 +187,8 @@ describe('the packaged bundles', () => {
  * The Lambda host's knobs that scale its window down for a test: a short long-poll budget
  * (the local Step Functions holds polls 500 ms) and a small finishing budget.
  */
-const shortWindowEnvironment: Record<string, string> = {};
+const shortWindowEnvironment: Record<string, string> = {
+  EKS_WORKER_LONG_POLL_BUDGET_MS: '1000',
+  EKS_WORKER_TASK_FINISH_BUDGET_MS: '2000',
+  EKS_WORKER_HANDOFF_RESERVE_MS: '500',
+};
