@@ -375,6 +375,54 @@ describe('local SQS: messages', () => {
     assert.deepEqual(bodies(await receive(url, { MaxNumberOfMessages: 10 })), ['g1-b']);
   });
 
+  test('deleting with the receipt handle of an earlier receive leaves the redelivered message', async () => {
+    const url = await create({ VisibilityTimeout: '1' });
+    await send(url, 'redelivered');
+    const first = await receive(url);
+    await sleep(testSecondMs + 50);
+    const second = await receive(url);
+    assert.deepEqual(bodies(second), ['redelivered']);
+    await client.send(
+      new DeleteMessageCommand({
+        QueueUrl: url,
+        ReceiptHandle: first.Messages?.[0]?.ReceiptHandle,
+      }),
+    );
+    assert.equal(sqs.inspect.queue(url)?.inFlight.length, 1);
+    await client.send(
+      new DeleteMessageCommand({
+        QueueUrl: url,
+        ReceiptHandle: second.Messages?.[0]?.ReceiptHandle,
+      }),
+    );
+    assert.equal(sqs.inspect.queue(url)?.inFlight.length, 0);
+  });
+
+  test('messages older than MessageRetentionPeriod are dropped', async () => {
+    // One SQS second of 1 ms makes the 60 s minimum retention last 60 ms.
+    const fast = await startTestSqs({ secondMs: 1 });
+    const fastClient = makeClient(fast.endpoint);
+    try {
+      const url = (
+        await fastClient.send(
+          new CreateQueueCommand({
+            QueueName: uniqueName('retained'),
+            Attributes: { MessageRetentionPeriod: '60' },
+          }),
+        )
+      ).QueueUrl as string;
+      await fastClient.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'old' }));
+      assert.equal(fast.inspect.queue(url)?.visible.length, 1);
+      await sleep(120);
+      const output = await fastClient.send(new ReceiveMessageCommand({ QueueUrl: url }));
+      assert.equal(output.Messages, undefined);
+      assert.equal(fast.inspect.queue(url)?.visible.length, 0);
+    } finally {
+      fastClient.destroy();
+      await fast.close();
+    }
+  });
+
   test('a held long poll is answered empty when the server closes', async () => {
     const own = await startTestSqs();
     const ownClient = makeClient(own.endpoint);
