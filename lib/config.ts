@@ -37,6 +37,19 @@ export interface WorkerConfig {
   readonly jobPollIntervalMs: number;
   /** How often `.sync` control-plane integrations describe the cluster, node group or profile. */
   readonly controlPlanePollIntervalMs: number;
+  /**
+   * The SQS queue unfinished tasks are handed off to (Lambda: always set; process: optional, then
+   * a stopping process hands off instead of failing tasks as interrupted).
+   */
+  readonly handOffQueueUrl: string | undefined;
+  /** Lambda: the longest a GetActivityTask may take (60 s hold plus network margin). */
+  readonly longPollBudgetMs: number;
+  /** Lambda: time a task received by the last poll still gets to finish before a hand-off. */
+  readonly taskFinishBudgetMs: number;
+  /** Lambda: the end of every invocation, kept for interrupting, handing off and flushing metrics. */
+  readonly handOffReserveMs: number;
+  /** Seconds a re-queued task waits in the hand-off queue before a resumer re-checks it. */
+  readonly requeueDelaySeconds: number;
 }
 
 /** Raised by {@link loadConfig}, listing every problem found (not just the first). */
@@ -225,6 +238,61 @@ const specs: { readonly [K in keyof WorkerConfig]: VariableSpec<WorkerConfig[K]>
       '`.sync` cluster, node-group and Fargate-profile tasks describe their resource this often.',
     parse: parseInteger,
     check: checkRange(50, 300_000),
+  },
+  handOffQueueUrl: {
+    env: 'EKS_WORKER_HANDOFF_QUEUE_URL',
+    defaultValue: () => undefined,
+    defaultText: '(none; Lambda: the hand-off queue)',
+    meaning:
+      'SQS queue URL for tasks a stopping worker hands off (with their checkpoint) to the resumer.',
+    parse: (raw) => ok(raw.trim()),
+    check: (url) => {
+      if (url === undefined) return undefined;
+      try {
+        const protocol = new URL(url).protocol;
+        return protocol === 'https:' || protocol === 'http:'
+          ? undefined
+          : `must be an SQS queue URL, got '${url}'`;
+      } catch {
+        return `must be an SQS queue URL, got '${url}'`;
+      }
+    },
+  },
+  longPollBudgetMs: {
+    env: 'EKS_WORKER_LONG_POLL_BUDGET_MS',
+    // GetActivityTask holds up to 60 s; 5 s more covers the request, retries of the socket and
+    // clock skew between Lambda's remaining-time counter and ours.
+    defaultValue: () => 65_000,
+    defaultText: '65000',
+    meaning: 'Lambda: a poll starts only if this long (the 60 s hold plus margin) still fits.',
+    parse: parseInteger,
+    check: checkRange(10, 120_000),
+  },
+  taskFinishBudgetMs: {
+    env: 'EKS_WORKER_TASK_FINISH_BUDGET_MS',
+    defaultValue: () => 30_000,
+    defaultText: '30000',
+    meaning: 'Lambda: time a task from the last poll gets to finish before it is handed off.',
+    parse: parseInteger,
+    check: checkRange(0, 600_000),
+  },
+  handOffReserveMs: {
+    env: 'EKS_WORKER_HANDOFF_RESERVE_MS',
+    defaultValue: () => 20_000,
+    defaultText: '20000',
+    meaning:
+      'Lambda: the end of each invocation kept for interrupting tasks, handing off and flushing.',
+    parse: parseInteger,
+    check: checkRange(10, 300_000),
+  },
+  requeueDelaySeconds: {
+    env: 'EKS_WORKER_REQUEUE_DELAY_SECONDS',
+    defaultValue: () => 5,
+    defaultText: '5',
+    meaning:
+      'SQS DelaySeconds of a re-queued task; HeartbeatSeconds must exceed it plus the batching window.',
+    parse: parseInteger,
+    check: checkRange(0, 900),
   },
 };
 

@@ -35,7 +35,19 @@ export interface TaskContext {
   readonly cleanupOnAbandon?: boolean;
   /** A short, non-secret id of the task (a hash of its token), for logs and resource labels. */
   readonly taskId?: string;
+  /**
+   * Records the little state needed to resume the task elsewhere (e.g. the created Job's
+   * namespace, name and uid) once something irreversible has happened. The worker keeps the latest
+   * one and, when a host must stop before the task ends (a Lambda invocation running out), hands it
+   * off with the task so {@link Integration.resume} can continue without re-creating anything.
+   * Must be JSON-serialisable and small (it travels in an SQS message of at most 256 KiB together
+   * with the task input). Absent in contexts that cannot hand off.
+   */
+  readonly checkpoint?: (state: Checkpoint) => void;
 }
+
+/** What an integration records to resume a task elsewhere: a small JSON object. */
+export type Checkpoint = Readonly<Record<string, unknown>>;
 
 /**
  * One integration (`eks:call`, `eks:runJob.sync`, ...). `run` returns the task output (any JSON
@@ -45,4 +57,11 @@ export interface Integration {
   /** The suffix of the activity name that selects it, e.g. `eks-runJob-sync`. */
   readonly activitySuffix: string;
   run(input: unknown, context: TaskContext): Promise<unknown>;
+  /**
+   * Continues a task another worker (invocation) started and handed off after `checkpoint` was
+   * recorded: the same wait, output and failure code path as `run`, without re-creating anything.
+   * Integrations without it are re-run from the start when handed off without a checkpoint; a
+   * task with a checkpoint but no `resume` cannot be continued (it fails as interrupted).
+   */
+  resume?(input: unknown, checkpoint: Checkpoint, context: TaskContext): Promise<unknown>;
 }

@@ -15,6 +15,8 @@ export interface HeartbeaterOptions {
   readonly logger: Logger;
   /** Called once when Step Functions says nobody wants the task any more. */
   readonly onTaskGone: (sfnError: string) => void;
+  /** Called on every heartbeat that failed for another reason (it is retried). */
+  readonly onHeartbeatFailed?: (errorName: string) => void;
 }
 
 /** A running heartbeat loop. */
@@ -55,6 +57,7 @@ export const startHeartbeater = (options: HeartbeaterOptions): Heartbeater => {
           return;
         }
         failures += 1;
+        options.onHeartbeatFailed?.(errorName);
         delayMs = Math.min(
           options.heartbeatIntervalMs,
           computeBackoffDelayMs(failures - 1, options.retryBackoff, options.random),

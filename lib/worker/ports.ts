@@ -4,6 +4,8 @@
  * imports an SDK client, which is what lets the same loop run in Lambda, in a process and in tests.
  */
 
+import type { Checkpoint } from '../integrations/types.ts';
+
 /** What GetActivityTask returned: both fields absent when the long poll ended without a task. */
 export interface PolledTask {
   taskToken?: string;
@@ -76,8 +78,46 @@ export interface ReceivedTask {
 }
 
 /**
+ * How far a task has come across workers: what travels with it when it is handed off, and what a
+ * resuming worker starts from.
+ */
+export interface TaskProgress {
+  /** The latest checkpoint the integration recorded; absent when nothing irreversible happened. */
+  readonly checkpoint?: Checkpoint;
+  /** How many times the task has been handed off before (0 for a task fresh from a poll). */
+  readonly handOffCount: number;
+  /** When the first worker received the task (ms since the epoch), for time-to-completion. */
+  readonly firstReceivedAtMs: number;
+}
+
+/**
  * Gives a task the worker cannot finish (shutdown) to someone who can, e.g. a queue a later Lambda
  * invocation reads. Resolves `true` when the task was accepted: the worker then neither answers it
  * nor heartbeats it again. `false` or a throw makes the worker fail it with `EKS.WorkerInterrupted`.
+ * `progress.handOffCount` is the count before this hand-off; the target increments it.
  */
-export type HandOff = (task: ReceivedTask) => Promise<boolean>;
+export type HandOff = (task: ReceivedTask, progress: TaskProgress) => Promise<boolean>;
+
+/** How a task ended, as hosts count it (metrics). */
+export interface TaskEndEvent {
+  readonly activityName: string;
+  readonly integration: string;
+  /** `success`, `failure`, `abandoned` or `handed-off`. */
+  readonly kind: 'success' | 'failure' | 'abandoned' | 'handed-off';
+  /** The error name of a failure (`EKS.JobFailed`, ...). */
+  readonly errorName?: string;
+  /** From the first receipt of the task (across hand-offs) to now. */
+  readonly sinceFirstReceivedMs: number;
+  /** Whether it was resumed from a hand-off. */
+  readonly resumed: boolean;
+}
+
+/**
+ * Optional observer of task lifecycle events, for metrics. Called synchronously; must not throw
+ * (a throw is caught and logged so counting can never cost a task).
+ */
+export interface TaskObserver {
+  taskStarted?(event: { activityName: string; integration: string; resumed: boolean }): void;
+  taskEnded?(event: TaskEndEvent): void;
+  heartbeatFailed?(event: { activityName: string; errorName: string }): void;
+}

@@ -1,18 +1,32 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { ErrorName, InvalidParametersError } from '../errors.ts';
-import { type AbortCause, TaskAbortedError, type TaskContext } from '../integrations/types.ts';
+import {
+  type AbortCause,
+  type Checkpoint,
+  TaskAbortedError,
+  type TaskContext,
+} from '../integrations/types.ts';
 import { type AnswerRetryOptions, sendAnswer } from './answer.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { startHeartbeater } from './heartbeater.ts';
 import {
+  makeFailureOutcome,
   makeInterruptedOutcome,
   makeOutcomeFromError,
   type TaskOutcome,
   type TaskSettlement,
   toTaskOutcome,
+  WorkerErrorName,
 } from './outcome.ts';
-import type { ActivityApi, Clock, HandOff, ReceivedTask } from './ports.ts';
+import type {
+  ActivityApi,
+  Clock,
+  HandOff,
+  ReceivedTask,
+  TaskObserver,
+  TaskProgress,
+} from './ports.ts';
 import type { ServedActivity } from './resolve-integration.ts';
 import { readErrorName } from './sfn-errors.ts';
 
@@ -38,6 +52,21 @@ export interface TaskRunnerEnvironment {
   readonly handOff?: HandOff;
   /** Aborted when the shutdown grace period has ended: running tasks must give up now. */
   readonly graceEndedSignal: AbortSignal;
+  readonly observer?: TaskObserver;
+}
+
+/** Calls an observer hook; counting must never cost a task, so a throw is only logged. */
+const notify = (logger: Logger, call: () => void): void => {
+  try {
+    call();
+  } catch (error) {
+    logger.warn('Task observer failed', { errorName: readErrorName(error) });
+  }
+};
+
+/** Where a task stands while it runs: the checkpoint is replaced as the integration records. */
+interface TaskState {
+  checkpoint: Checkpoint | undefined;
 }
 
 const settle = (promise: Promise<unknown>): Promise<TaskSettlement> =>
@@ -54,12 +83,15 @@ const readAbortCause = (signal: AbortSignal): AbortCause | undefined =>
 /**
  * Runs one received task to its end: parse input, run the integration with heartbeats, turn the
  * result into a {@link TaskOutcome}, then answer, hand off, or (abandoned) stay silent.
+ * With `progress` (a task handed off earlier), a recorded checkpoint makes it call the
+ * integration's `resume` instead of `run`; without a checkpoint the task starts from scratch.
  * Never throws: a task received must always be dealt with.
  */
 export const runTask = async (
   activity: ServedActivity,
   task: ReceivedTask,
   env: TaskRunnerEnvironment,
+  progress?: TaskProgress,
 ): Promise<TaskOutcome> => {
   const taskId = makeTaskId(task.taskToken);
   const logger = env.logger.createChild({
@@ -70,22 +102,50 @@ export const runTask = async (
     },
   });
   const startedAtMs = env.clock.now();
-  logger.info('Task received');
+  const resumed = progress !== undefined;
+  const state: TaskState = { checkpoint: progress?.checkpoint };
+  if (resumed) {
+    logger.info('Task resumed', {
+      handOffCount: progress.handOffCount,
+      fromCheckpoint: progress.checkpoint !== undefined,
+    });
+  } else {
+    logger.info('Task received');
+  }
+  const observed = {
+    activityName: activity.activityName,
+    integration: activity.integration.activitySuffix,
+  };
+  notify(logger, () => env.observer?.taskStarted?.({ ...observed, resumed }));
 
   let outcome: TaskOutcome;
   try {
     outcome = env.graceEndedSignal.aborted
       ? makeInterruptedOutcome()
-      : await runIntegration(activity, task, env, logger, taskId);
+      : await runIntegration(activity, task, env, logger, taskId, state);
   } catch (error) {
     outcome = makeOutcomeFromError(error);
   }
 
   if (outcome.kind === 'failure' && outcome.error === ErrorName.WorkerInterrupted) {
-    outcome = await tryHandOff(task, env, logger, outcome);
+    outcome = await tryHandOff(task, env, logger, outcome, {
+      ...(state.checkpoint === undefined ? {} : { checkpoint: state.checkpoint }),
+      handOffCount: progress?.handOffCount ?? 0,
+      firstReceivedAtMs: progress?.firstReceivedAtMs ?? startedAtMs,
+    });
   }
 
   const durationMs = env.clock.now() - startedAtMs;
+  const sinceFirstReceivedMs = env.clock.now() - (progress?.firstReceivedAtMs ?? startedAtMs);
+  notify(logger, () =>
+    env.observer?.taskEnded?.({
+      ...observed,
+      kind: outcome.kind,
+      ...(outcome.kind === 'failure' ? { errorName: outcome.error } : {}),
+      sinceFirstReceivedMs,
+      resumed,
+    }),
+  );
   switch (outcome.kind) {
     case 'abandoned':
       logger.info('Task abandoned; no answer sent', { sfnError: outcome.sfnError, durationMs });
@@ -112,6 +172,7 @@ const runIntegration = async (
   env: TaskRunnerEnvironment,
   logger: Logger,
   taskId: string,
+  state: TaskState,
 ): Promise<TaskOutcome> => {
   let input: unknown;
   try {
@@ -140,6 +201,10 @@ const runIntegration = async (
     random: env.random,
     logger,
     onTaskGone: (sfnError) => abort({ kind: 'abandoned', sfnError }),
+    onHeartbeatFailed: (errorName) =>
+      notify(logger, () =>
+        env.observer?.heartbeatFailed?.({ activityName: activity.activityName, errorName }),
+      ),
   });
 
   const context: TaskContext = {
@@ -148,7 +213,19 @@ const runIntegration = async (
     activityName: activity.activityName,
     cleanupOnAbandon: env.cleanupOnAbandon,
     taskId,
+    checkpoint: (checkpoint) => {
+      state.checkpoint = checkpoint;
+    },
   };
+  const { integration } = activity;
+  const resumeFrom = state.checkpoint;
+  if (resumeFrom !== undefined && integration.resume === undefined) {
+    // Something was created that this integration cannot pick up again; starting over could
+    // create it twice, so the task fails instead.
+    return makeFailureOutcome(WorkerErrorName.WorkerError, {
+      message: `The task was handed off after it started, and ${integration.activitySuffix} cannot resume it.`,
+    });
+  }
 
   // An integration that ignores its signal must not hold the worker (or its shutdown) forever:
   // once aborted it gets `abortSettleMs` to return, e.g. to delete what it created.
@@ -163,7 +240,13 @@ const runIntegration = async (
   });
 
   try {
-    const running = settle(Promise.resolve().then(() => activity.integration.run(input, context)));
+    const running = settle(
+      Promise.resolve().then(() =>
+        resumeFrom !== undefined && integration.resume !== undefined
+          ? integration.resume(input, resumeFrom, context)
+          : integration.run(input, context),
+      ),
+    );
     const settlement = await Promise.race([running, settledAfterAbort]);
     if (settlement === undefined) {
       logger.warn('Integration did not return after its task was aborted', {
@@ -186,10 +269,11 @@ const tryHandOff = async (
   env: TaskRunnerEnvironment,
   logger: Logger,
   interrupted: TaskOutcome,
+  progress: TaskProgress,
 ): Promise<TaskOutcome> => {
   if (env.handOff === undefined) return interrupted;
   try {
-    if (await env.handOff(task)) return { kind: 'handed-off' };
+    if (await env.handOff(task, progress)) return { kind: 'handed-off' };
     logger.warn('Hand-off declined the task; failing it as interrupted');
   } catch (error) {
     logger.error('Hand-off failed; failing the task as interrupted', {

@@ -13,6 +13,7 @@ import {
   type PolledTask,
   type ReceivedTask,
   systemClock,
+  type TaskObserver,
 } from './ports.ts';
 import { resolveActivities, type ServedActivity } from './resolve-integration.ts';
 import { readErrorName } from './sfn-errors.ts';
@@ -59,6 +60,8 @@ export interface WorkerDependencies {
   readonly random?: () => number;
   /** Where tasks go that a stopping worker cannot finish. Absent: they fail as interrupted. */
   readonly handOff?: HandOff;
+  /** Told when tasks start and end and when heartbeats fail (metrics). */
+  readonly observer?: TaskObserver;
 }
 
 /** A running worker. */
@@ -78,16 +81,19 @@ export interface Worker {
   readonly busySlots: number;
 }
 
-const defaultPollBackoff: BackoffOptions = { baseDelayMs: 1_000, maxDelayMs: 60_000 };
-const defaultHeartbeatRetryBackoff: BackoffOptions = { baseDelayMs: 1_000, maxDelayMs: 30_000 };
-const defaultAnswerRetry: AnswerRetryOptions = {
+export const defaultPollBackoff: BackoffOptions = { baseDelayMs: 1_000, maxDelayMs: 60_000 };
+export const defaultHeartbeatRetryBackoff: BackoffOptions = {
+  baseDelayMs: 1_000,
+  maxDelayMs: 30_000,
+};
+export const defaultAnswerRetry: AnswerRetryOptions = {
   baseDelayMs: 200,
   maxDelayMs: 20_000,
   // 15 minutes: long enough to ride out a regional throttling storm or a network blip; bounded
   // so a stopping host still ends.
   maxElapsedMs: 900_000,
 };
-const defaultAbortSettleMs = 10_000;
+export const defaultAbortSettleMs = 10_000;
 
 /**
  * Validates the activities against the integrations (throws a WorkerConfigurationError listing
@@ -126,6 +132,7 @@ export const startWorker = (options: WorkerOptions, deps: WorkerDependencies): W
     abortSettleMs: options.abortSettleMs ?? defaultAbortSettleMs,
     graceEndedSignal: graceEndedController.signal,
     ...(deps.handOff === undefined ? {} : { handOff: deps.handOff }),
+    ...(deps.observer === undefined ? {} : { observer: deps.observer }),
   };
 
   const pollBackoff = options.pollBackoff ?? defaultPollBackoff;

@@ -1,0 +1,45 @@
+/**
+ * Lambda handler: the scheduled poller. Thin: middy with Powertools metrics around
+ * `runPollerInvocation`, which serves the activities for as long as the invocation allows and
+ * hands unfinished tasks off to the resumer's queue.
+ */
+import middy from '@middy/core';
+import { makeMetricsObserver } from '../lib/hosts/lambda-metrics.ts';
+import { type PollerInvocationSummary, runPollerInvocation } from '../lib/hosts/lambda-poller.ts';
+import { type LambdaRuntime, makeLambdaRuntime } from '../lib/hosts/lambda-runtime.ts';
+import type { InvocationClock } from '../lib/hosts/lambda-window.ts';
+import { makeQueueHandOff } from '../lib/worker/hand-off-message.ts';
+import { makeLazyLogMetrics } from './middleware/lazy-log-metrics.ts';
+
+/**
+ * The poller handler over a runtime built on first use (once per cold start). Tests pass a
+ * runtime wired to the local stack.
+ */
+export const makePollerHandler = (makeRuntime: () => LambdaRuntime) => {
+  let runtime: LambdaRuntime | undefined;
+  const getRuntime = (): LambdaRuntime => {
+    runtime ??= makeRuntime();
+    return runtime;
+  };
+  const metrics = (): LambdaRuntime['metrics'] => getRuntime().metrics;
+  return middy(
+    async (_event: unknown, context: InvocationClock): Promise<PollerInvocationSummary> => {
+      const { config, queue, ...deps } = getRuntime();
+      return runPollerInvocation({
+        config,
+        integrations: deps.integrations,
+        activityApi: deps.activityApi,
+        logger: deps.logger,
+        context,
+        observer: makeMetricsObserver(deps.metrics),
+        ...(deps.clock ? { clock: deps.clock } : {}),
+        ...(queue
+          ? { handOff: makeQueueHandOff({ queue, delaySeconds: config.requeueDelaySeconds }) }
+          : {}),
+      });
+    },
+  ).use(makeLazyLogMetrics(metrics));
+};
+
+/** The deployed handler (`functions/poller.handler` in serverless.yml). */
+export const handler = makePollerHandler(() => makeLambdaRuntime(process.env, 'lambda-poller'));

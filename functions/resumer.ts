@@ -1,0 +1,52 @@
+/**
+ * Lambda handler: the resumer, fed by the hand-off queue's SQS event source with
+ * `ReportBatchItemFailures`. Thin: middy with Powertools metrics around `resumeHandedOffTasks`.
+ */
+import middy from '@middy/core';
+import { makeMetricsObserver } from '../lib/hosts/lambda-metrics.ts';
+import {
+  type BatchResponse,
+  resumeHandedOffTasks,
+  type SqsRecordLike,
+} from '../lib/hosts/lambda-resumer.ts';
+import { type LambdaRuntime, makeLambdaRuntime } from '../lib/hosts/lambda-runtime.ts';
+import type { InvocationClock } from '../lib/hosts/lambda-window.ts';
+import { makeLazyLogMetrics } from './middleware/lazy-log-metrics.ts';
+
+/** The fields of an SQS event the resumer reads. */
+export interface SqsEventLike {
+  readonly Records: readonly SqsRecordLike[];
+}
+
+/**
+ * The resumer handler over a runtime built on first use (once per cold start). Tests pass a
+ * runtime wired to the local stack.
+ */
+export const makeResumerHandler = (makeRuntime: () => LambdaRuntime) => {
+  let runtime: LambdaRuntime | undefined;
+  const getRuntime = (): LambdaRuntime => {
+    runtime ??= makeRuntime();
+    return runtime;
+  };
+  return middy(async (event: SqsEventLike, context: InvocationClock): Promise<BatchResponse> => {
+    const { config, queue, ...deps } = getRuntime();
+    if (queue === undefined) {
+      // Without a queue a task could not be re-queued at the end of the invocation: refuse the
+      // whole batch rather than risk failing tasks as interrupted.
+      throw new Error('EKS_WORKER_HANDOFF_QUEUE_URL is required by the resumer');
+    }
+    return resumeHandedOffTasks(event.Records, {
+      config,
+      integrations: deps.integrations,
+      activityApi: deps.activityApi,
+      logger: deps.logger,
+      context,
+      queue,
+      observer: makeMetricsObserver(deps.metrics),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    });
+  }).use(makeLazyLogMetrics(() => getRuntime().metrics));
+};
+
+/** The deployed handler (`functions/resumer.handler` in serverless.yml). */
+export const handler = makeResumerHandler(() => makeLambdaRuntime(process.env, 'lambda-resumer'));

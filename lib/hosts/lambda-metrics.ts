@@ -1,0 +1,65 @@
+/**
+ * Task metrics as CloudWatch embedded metric format (EMF) through Powertools Metrics. The host's
+ * middleware flushes them once per invocation.
+ */
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { TaskObserver } from '../worker/ports.ts';
+
+/** The CloudWatch namespace of every metric. */
+export const metricsNamespace = 'EksActivityWorker';
+
+/** Metric names, stable: dashboards and alarms depend on them. */
+export const MetricName = {
+  TasksStarted: 'TasksStarted',
+  TasksResumed: 'TasksResumed',
+  TasksSucceeded: 'TasksSucceeded',
+  TasksFailed: 'TasksFailed',
+  TasksAbandoned: 'TasksAbandoned',
+  HandOffs: 'HandOffs',
+  HeartbeatFailures: 'HeartbeatFailures',
+  TimeToCompletion: 'TimeToCompletion',
+} as const;
+
+/**
+ * An observer counting task events. Failures are also counted in a single metric with an
+ * `ErrorName` dimension (its own EMF line), so the invocation's other metrics keep their plain
+ * dimension set while alarms can still select `EKS.JobFailed` and the like.
+ */
+export const makeMetricsObserver = (metrics: Metrics): TaskObserver => ({
+  taskStarted: ({ resumed }) => {
+    metrics.addMetric(
+      resumed ? MetricName.TasksResumed : MetricName.TasksStarted,
+      MetricUnit.Count,
+      1,
+    );
+  },
+  taskEnded: (event) => {
+    switch (event.kind) {
+      case 'success':
+        metrics.addMetric(MetricName.TasksSucceeded, MetricUnit.Count, 1);
+        break;
+      case 'failure': {
+        metrics.addMetric(MetricName.TasksFailed, MetricUnit.Count, 1);
+        const single = metrics.singleMetric();
+        single.addDimension('ErrorName', event.errorName ?? 'unknown');
+        single.addMetric(MetricName.TasksFailed, MetricUnit.Count, 1);
+        break;
+      }
+      case 'abandoned':
+        metrics.addMetric(MetricName.TasksAbandoned, MetricUnit.Count, 1);
+        break;
+      case 'handed-off':
+        metrics.addMetric(MetricName.HandOffs, MetricUnit.Count, 1);
+        return;
+    }
+    // From first receipt to the answer, across hand-offs: what a state machine waits.
+    metrics.addMetric(
+      MetricName.TimeToCompletion,
+      MetricUnit.Milliseconds,
+      event.sinceFirstReceivedMs,
+    );
+  },
+  heartbeatFailed: () => {
+    metrics.addMetric(MetricName.HeartbeatFailures, MetricUnit.Count, 1);
+  },
+});

@@ -1,0 +1,252 @@
+/**
+ * The Lambda resumer host: the SQS event source delivers hand-off messages; for each one the
+ * resumer sends a heartbeat first (the only way to learn the execution is gone), then continues the
+ * task under the same task runner as the poller (heartbeats, outcome boundary, answer with
+ * retries) until its own invocation nears its end, then re-queues it with the newest checkpoint.
+ *
+ * At-least-once and exactly-once: SQS may deliver a message twice, and a message whose re-queue
+ * failed is redelivered. A second resumer of an already answered task learns so from its first
+ * heartbeat (TaskTimedOut / TaskDoesNotExist) or from Step Functions refusing the second answer;
+ * both end the message. The queue's visibility timeout must exceed the function timeout so one
+ * message is not processed twice at once. HeartbeatSeconds of the states must exceed the re-queue
+ * delay plus the event source's batching window, or a re-queued task times out while it waits.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { WorkerConfig } from '../config.ts';
+import {
+  type Checkpoint,
+  type Integration,
+  TaskAbortedError,
+  type TaskContext,
+} from '../integrations/types.ts';
+import {
+  type HandOffMessage,
+  type HandOffQueue,
+  makeQueueHandOff,
+  parseHandOffMessage,
+  toResumableTask,
+} from '../worker/hand-off-message.ts';
+import {
+  type ActivityApi,
+  type Clock,
+  type HandOff,
+  systemClock,
+  type TaskObserver,
+} from '../worker/ports.ts';
+import { resolveIntegration } from '../worker/resolve-integration.ts';
+import { classifySfnError, readErrorName, SfnErrorKind } from '../worker/sfn-errors.ts';
+import { makeTaskId, runTask } from '../worker/task-runner.ts';
+import {
+  defaultAbortSettleMs,
+  defaultAnswerRetry,
+  defaultHeartbeatRetryBackoff,
+} from '../worker/worker.ts';
+import { readInvocationBudget } from './lambda-poller.ts';
+import {
+  computeAbortSettleMs,
+  computeWorkWindowMs,
+  type InvocationClock,
+} from './lambda-window.ts';
+
+/** The fields of an SQS event record the resumer reads. */
+export interface SqsRecordLike {
+  readonly messageId: string;
+  readonly body: string;
+}
+
+/** Lambda's partial batch response (`ReportBatchItemFailures`). */
+export interface BatchResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+}
+
+/** Everything one resumer invocation needs. */
+export interface ResumerInvocationOptions {
+  readonly config: WorkerConfig;
+  readonly integrations: readonly Integration[];
+  readonly activityApi: ActivityApi;
+  readonly logger: Logger;
+  readonly context: InvocationClock;
+  /** Where a task still unfinished at the end of the invocation is re-queued. */
+  readonly queue: HandOffQueue;
+  readonly observer?: TaskObserver;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+}
+
+/** How one record ended: `done` deletes the message, `retry` has SQS redeliver it. */
+type RecordResult = 'done' | 'retry';
+
+/**
+ * Resumes every record of the batch at once. Reports as batch item failures the records SQS must
+ * redeliver: an unreadable message (after maxReceiveCount it lands in the dead-letter queue) and a
+ * task whose re-queue failed.
+ */
+export const resumeHandedOffTasks = async (
+  records: readonly SqsRecordLike[],
+  options: ResumerInvocationOptions,
+): Promise<BatchResponse> => {
+  const clock = options.clock ?? systemClock;
+  const budget = readInvocationBudget(options.config);
+  const workWindowMs = computeWorkWindowMs(options.context.getRemainingTimeInMillis(), budget);
+  const graceEnded = new AbortController();
+  const windowTimer = new AbortController();
+  void clock.sleep(workWindowMs, windowTimer.signal).then(() => {
+    if (!windowTimer.signal.aborted) graceEnded.abort();
+  });
+  try {
+    const results = await Promise.all(
+      records.map((record) =>
+        resumeRecord(record, options, clock, graceEnded.signal).catch((error: unknown) => {
+          // Defensive: resumeRecord handles what it expects; an unexpected throw must not lose
+          // the task, so the message is redelivered.
+          options.logger.error('Resuming a hand-off message crashed', {
+            messageId: record.messageId,
+            errorName: readErrorName(error),
+          });
+          return 'retry' as const;
+        }),
+      ),
+    );
+    return {
+      batchItemFailures: records
+        .filter((_record, index) => results[index] === 'retry')
+        .map((record) => ({ itemIdentifier: record.messageId })),
+    };
+  } finally {
+    windowTimer.abort();
+  }
+};
+
+const resumeRecord = async (
+  record: SqsRecordLike,
+  options: ResumerInvocationOptions,
+  clock: Clock,
+  graceEndedSignal: AbortSignal,
+): Promise<RecordResult> => {
+  const { config } = options;
+  let message: HandOffMessage;
+  try {
+    message = parseHandOffMessage(record.body);
+  } catch (error) {
+    options.logger.error('Hand-off message unreadable; leaving it for the dead-letter queue', {
+      messageId: record.messageId,
+      problem: (error as Error).message,
+    });
+    return 'retry';
+  }
+  const integration = resolveIntegration(message.activityName, options.integrations);
+  const logger = options.logger.createChild({
+    persistentKeys: {
+      activity: message.activityName,
+      taskId: makeTaskId(message.taskToken),
+      messageId: record.messageId,
+      handOffCount: message.handOffCount,
+    },
+  });
+  if (integration === undefined) {
+    logger.error('Hand-off message names an activity no integration serves', {});
+    return 'retry';
+  }
+
+  // The first heartbeat: a task whose execution stopped, timed out or was already answered by
+  // another resumer is not run again.
+  try {
+    await options.activityApi.sendTaskHeartbeat({ taskToken: message.taskToken });
+  } catch (error) {
+    if (classifySfnError(error) === SfnErrorKind.TaskGone) {
+      const sfnError = readErrorName(error);
+      logger.info('Handed-off task is gone; dropping it', { sfnError });
+      if (config.cleanupOnAbandon && message.checkpoint !== undefined) {
+        await cleanUpAbandoned(integration, message, sfnError, logger, options, clock);
+      }
+      return 'done';
+    }
+    // Anything else is the runner's heartbeater's problem: it retries.
+    logger.warn('First heartbeat of a resumed task failed; resuming anyway', {
+      errorName: readErrorName(error),
+    });
+  }
+
+  let requeueFailed = false;
+  const queueHandOff = makeQueueHandOff({
+    queue: options.queue,
+    delaySeconds: config.requeueDelaySeconds,
+  });
+  const handOff: HandOff = async (task, progress) => {
+    try {
+      return await queueHandOff(task, progress);
+    } catch (error) {
+      // The message this record came from still exists: reporting it as failed makes SQS
+      // deliver it again (with its older checkpoint, which resumes just as well).
+      requeueFailed = true;
+      logger.error('Re-queueing the task failed; its message will be redelivered', {
+        errorName: readErrorName(error),
+      });
+      return true;
+    }
+  };
+
+  const budget = readInvocationBudget(config);
+  const { task, progress } = toResumableTask(message);
+  await runTask(
+    { activityArn: message.activityArn, activityName: message.activityName, integration },
+    task,
+    {
+      activityApi: options.activityApi,
+      clock,
+      random: options.random ?? Math.random,
+      logger: options.logger.createChild({ persistentKeys: { messageId: record.messageId } }),
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      heartbeatRetryBackoff: defaultHeartbeatRetryBackoff,
+      answerRetry: {
+        ...defaultAnswerRetry,
+        maxElapsedMs: Math.min(defaultAnswerRetry.maxElapsedMs, budget.handOffReserveMs),
+      },
+      cleanupOnAbandon: config.cleanupOnAbandon,
+      abortSettleMs: computeAbortSettleMs(budget, defaultAbortSettleMs),
+      graceEndedSignal,
+      handOff,
+      ...(options.observer ? { observer: options.observer } : {}),
+    },
+    progress,
+  );
+  return requeueFailed ? 'retry' : 'done';
+};
+
+/**
+ * Lets the integration undo what the task created (e.g. delete its Job), as it would have on an
+ * abandoned task in the worker that started it: `resume` runs with a signal already aborted as
+ * abandoned, and gets `abortSettleMs` to return.
+ */
+const cleanUpAbandoned = async (
+  integration: Integration,
+  message: HandOffMessage,
+  sfnError: string,
+  logger: Logger,
+  options: ResumerInvocationOptions,
+  clock: Clock,
+): Promise<void> => {
+  if (integration.resume === undefined) return;
+  const controller = new AbortController();
+  controller.abort(new TaskAbortedError({ kind: 'abandoned', sfnError }));
+  const context: TaskContext = {
+    signal: controller.signal,
+    logger,
+    activityName: message.activityName,
+    cleanupOnAbandon: true,
+    taskId: makeTaskId(message.taskToken),
+  };
+  let input: unknown;
+  try {
+    input = JSON.parse(message.input);
+  } catch {
+    return;
+  }
+  const settleMs = computeAbortSettleMs(readInvocationBudget(options.config), defaultAbortSettleMs);
+  const timer = new AbortController();
+  await Promise.race([
+    integration.resume(input, message.checkpoint as Checkpoint, context).catch(() => undefined),
+    clock.sleep(settleMs, timer.signal),
+  ]);
+  timer.abort();
+};

@@ -1,0 +1,45 @@
+/**
+ * The time arithmetic of a Lambda invocation. A GetActivityTask cannot be cancelled without
+ * losing the task it may return (see `ActivityApi.getActivityTask`), so a poll is started only
+ * while the whole poll, the time its task gets to finish, and the hand-off reserve still fit.
+ */
+
+/** The named buffers of an invocation; `lib/config.ts` produces them. */
+export interface InvocationBudget {
+  /** The longest a GetActivityTask can take (60 s hold plus margin). */
+  readonly longPollBudgetMs: number;
+  /** Time a task received by the last poll still gets to finish before a hand-off. */
+  readonly taskFinishBudgetMs: number;
+  /** The end of the invocation, kept for interrupting, handing off and flushing metrics. */
+  readonly handOffReserveMs: number;
+}
+
+/** The part of Lambda's context the hosts read. */
+export interface InvocationClock {
+  getRemainingTimeInMillis(): number;
+}
+
+/**
+ * How long from now polls may still be started: the remaining time minus a whole long poll, the
+ * finishing budget and the reserve. Negative when not even one poll fits.
+ */
+export const computePollWindowMs = (remainingMs: number, budget: InvocationBudget): number =>
+  remainingMs - budget.longPollBudgetMs - budget.taskFinishBudgetMs - budget.handOffReserveMs;
+
+/** Whether a poll started now is certain to end, and its task to get its budget, in time. */
+export const canStartPoll = (remainingMs: number, budget: InvocationBudget): boolean =>
+  computePollWindowMs(remainingMs, budget) >= 0;
+
+/**
+ * How long running tasks may still work, from now: everything but the reserve (never negative).
+ * When it has passed they are interrupted and handed off.
+ */
+export const computeWorkWindowMs = (remainingMs: number, budget: InvocationBudget): number =>
+  Math.max(0, remainingMs - budget.handOffReserveMs);
+
+/**
+ * The time an interrupted integration gets to return: half the reserve, so the other half is
+ * left for the hand-off message and the metrics flush, and never more than `capMs`.
+ */
+export const computeAbortSettleMs = (budget: InvocationBudget, capMs: number): number =>
+  Math.max(0, Math.min(capMs, Math.floor(budget.handOffReserveMs / 2)));
