@@ -22,7 +22,7 @@ import {
   InvalidParametersError,
   TaskFailedError,
 } from '../../errors.ts';
-import type { Integration, TaskContext } from '../types.ts';
+import type { Checkpoint, Integration, TaskContext } from '../types.ts';
 import { toPascalCase, toSdkShape, toStepFunctionsShape } from './member-shapes.ts';
 import { type EksOperation, eksOperations } from './operations.ts';
 import { waitForTerminalStatus } from './wait-for-status.ts';
@@ -73,6 +73,8 @@ export function makeEksControlPlaneIntegrations(deps: EksControlPlaneDeps): Inte
     {
       activitySuffix: `eks-${operation.name}-sync`,
       run: (input, context) => runOperation(operation, input, context, settings, true),
+      resume: (input, checkpoint, context) =>
+        resumeOperation(operation, input, checkpoint, context, settings),
     },
   ]);
 }
@@ -100,7 +102,43 @@ async function runOperation(
   );
   const output = toStepFunctionsShape(operation.responseSchema, response);
   if (!sync) return output;
+  // The call succeeded: a resumer must only wait, never call again (a second create fails with
+  // ResourceInUseException, a second delete may hit a resource being recreated). The call's
+  // output is kept because a delete that finishes unseen answers with it.
+  context.checkpoint?.({ operation: operation.name, callOutput: output as Checkpoint[string] });
+  return waitForOperation(operation, request, output, context, settings);
+}
 
+/** Continues a `.sync` task handed off after its create/delete call succeeded. */
+async function resumeOperation(
+  operation: EksOperation,
+  input: unknown,
+  checkpoint: Checkpoint,
+  context: TaskContext,
+  settings: Settings,
+): Promise<unknown> {
+  const request = parseRequest(operation, input);
+  if (checkpoint.operation !== operation.name || !('callOutput' in checkpoint)) {
+    throw new Error(`the checkpoint is not one of ${operation.name}`);
+  }
+  context.logger.info('EKS operation resumed', {
+    operation: operation.name,
+    resource: operation.family.label,
+    name: operation.family.nameOf(request as never),
+  });
+  return waitForOperation(operation, request, checkpoint.callOutput, context, settings);
+}
+
+/** The `.sync` wait and its answer, shared by a first run and a resumed one. */
+async function waitForOperation(
+  operation: EksOperation,
+  request: Record<string, unknown>,
+  output: unknown,
+  context: TaskContext,
+  settings: Settings,
+): Promise<unknown> {
+  const { family } = operation;
+  const resourceName = family.nameOf(request as never);
   const outcome = await callEks(`wait for ${operation.name}`, () =>
     waitForTerminalStatus({
       describe: (signal) => family.describe(settings.eks, request as never, signal),

@@ -3,16 +3,17 @@
  * end, then output the final Job (with its pods' logs when asked) or fail with `EKS.JobFailed`.
  */
 
+import { TaskFailedError } from '../../errors.ts';
 import type { KubeConnector } from '../../kube/connection.ts';
-import type { Integration, TaskContext } from '../types.ts';
+import type { Checkpoint, Integration, TaskContext } from '../types.ts';
 import { TaskAbortedError } from '../types.ts';
 import { collectLogs } from './collect-logs.ts';
 import type { JobApi, KubeJob } from './job-api.ts';
 import { makeJobFailedError } from './job-failure.ts';
 import { makeJobApiOpener } from './kube-job-api.ts';
-import { type ClusterCoordinates, parseRunJobInput } from './parse-input.ts';
+import { type ClusterCoordinates, parseRunJobInput, type RunJobInput } from './parse-input.ts';
 import { trackFailedPods } from './track-failed-pods.ts';
-import { waitForJobEnd } from './wait-for-job.ts';
+import { makeJobDeletedError, waitForJobEnd } from './wait-for-job.ts';
 
 /** Step Functions' `SendTaskSuccess` output limit, in UTF-8 bytes. */
 export const stepFunctionsMaxOutputBytes = 262_144;
@@ -87,74 +88,128 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
     activitySuffix: 'eks-runJob-sync',
     async run(input: unknown, context: TaskContext) {
       const { signal, logger } = context;
-      const { coordinates, namespace, job, logOptions } = parseRunJobInput(input, true);
+      const parsed = parseRunJobInput(input, true);
+      const { coordinates, namespace, job } = parsed;
       const api = await openJobApi(coordinates, signal);
       const created = await api.createJob(namespace, job, signal);
       // With generateName the server picks the name; everything after follows that one.
       const name = created.metadata?.name ?? job.metadata?.name ?? '';
       const uid = created.metadata?.uid;
+      // From here the Job exists: a worker that must stop hands the task off with this, and the
+      // resumer waits for this very Job instead of creating another.
+      context.checkpoint?.({ namespace, jobName: name, ...(uid === undefined ? {} : { uid }) });
       logger.info('Job created; waiting for it to finish.', { namespace, jobName: name });
+      return waitAndReport(api, parsed, created, context);
+    },
 
-      const failedPods = trackFailedPods({
-        api,
-        namespace,
-        labelSelector: toPodSelector(created),
-        resourceVersion: created.metadata?.resourceVersion ?? '',
-        signal,
-      });
-      let finished: Awaited<ReturnType<typeof waitForJobEnd>>;
-      try {
-        finished = await waitForJobEnd({
-          api,
-          namespace,
-          name,
-          uid,
-          resourceVersion: created.metadata?.resourceVersion ?? '',
-          pollIntervalMs,
-          signal,
-          onWarning: (message, fields) =>
-            logger.warn(message, { namespace, jobName: name, ...fields }),
-        });
-      } catch (error) {
+    async resume(input: unknown, checkpoint: Checkpoint, context: TaskContext) {
+      const { signal, logger } = context;
+      const parsed = parseRunJobInput(input, true);
+      const { coordinates, namespace } = parsed;
+      const { jobName: name, uid } = readJobCheckpoint(checkpoint);
+      if (isAbandoned(signal)) {
+        // A resumer found the execution gone before resuming: only the clean-up is left to do.
         const cleanup = deps.cleanupOnAbandon ?? context.cleanupOnAbandon ?? false;
-        if (cleanup && isAbandoned(signal)) {
+        if (cleanup) {
+          const api = await openJobApi(coordinates, AbortSignal.timeout(cleanupTimeoutMs));
           await deleteAbandonedJob(api, namespace, name, context);
         }
+        throw signal.reason;
+      }
+      const api = await openJobApi(coordinates, signal);
+      let current: KubeJob;
+      try {
+        current = await api.getJob(namespace, name, signal);
+      } catch (error) {
+        if (error instanceof TaskFailedError && error.errorName === 'EKS.404') {
+          throw makeJobDeletedError(namespace, name, uid);
+        }
         throw error;
-      } finally {
-        await failedPods.stop();
       }
-      logger.info('Job finished.', { namespace, jobName: name, outcome: finished.outcome });
-
-      const finalJob = toOutputJob(finished.job);
-      const needPods = finished.outcome === 'Failed' || logOptions.retrieveLogs;
-      const pods = needPods ? await api.listPods(namespace, toPodSelector(finalJob), signal) : [];
-      if (finished.outcome === 'Failed') {
-        // Pods deleted by the Job controller (deadline) are described as they were last seen.
-        const listed = new Set(pods.map((pod) => pod.metadata?.name));
-        const gone = failedPods.pods().filter((pod) => !listed.has(pod.metadata?.name));
-        throw await makeJobFailedError({
-          job: finalJob,
-          namespace,
-          pods: [...pods, ...gone],
-          ...(logOptions.retrieveLogs ? { api, logParameters: logOptions.logParameters } : {}),
-          signal,
-        });
+      // Same name, other uid: ours was deleted and replaced while no worker watched it.
+      if (uid !== undefined && current.metadata?.uid !== uid) {
+        throw makeJobDeletedError(namespace, name, uid);
       }
-      if (!logOptions.retrieveLogs) return finalJob;
-      const logs = await collectLogs({
-        api,
-        namespace,
-        pods,
-        rawLogs: logOptions.rawLogs,
-        logParameters: logOptions.logParameters,
-        outputWithoutLogs: finalJob,
-        maxOutputBytes,
-        signal,
-      });
-      return { ...finalJob, logs };
+      logger.info('Job resumed; waiting for it to finish.', { namespace, jobName: name });
+      return waitAndReport(api, parsed, current, context);
     },
   };
+
+  /**
+   * The wait, logs and output shared by `run` (from the created Job) and `resume` (from the Job as
+   * re-read), so a task handed off any number of times answers exactly as one that was not.
+   * Pods the Job controller deleted before a resume (deadline) are not remembered across it.
+   */
+  async function waitAndReport(
+    api: JobApi,
+    parsed: RunJobInput,
+    created: KubeJob,
+    context: TaskContext,
+  ): Promise<unknown> {
+    const { signal, logger } = context;
+    const { namespace, logOptions } = parsed;
+    const name = created.metadata?.name ?? '';
+    const uid = created.metadata?.uid;
+
+    const failedPods = trackFailedPods({
+      api,
+      namespace,
+      labelSelector: toPodSelector(created),
+      resourceVersion: created.metadata?.resourceVersion ?? '',
+      signal,
+    });
+    let finished: Awaited<ReturnType<typeof waitForJobEnd>>;
+    try {
+      finished = await waitForJobEnd({
+        api,
+        namespace,
+        name,
+        uid,
+        resourceVersion: created.metadata?.resourceVersion ?? '',
+        pollIntervalMs,
+        signal,
+        onWarning: (message, fields) =>
+          logger.warn(message, { namespace, jobName: name, ...fields }),
+      });
+    } catch (error) {
+      const cleanup = deps.cleanupOnAbandon ?? context.cleanupOnAbandon ?? false;
+      if (cleanup && isAbandoned(signal)) {
+        await deleteAbandonedJob(api, namespace, name, context);
+      }
+      throw error;
+    } finally {
+      await failedPods.stop();
+    }
+    logger.info('Job finished.', { namespace, jobName: name, outcome: finished.outcome });
+
+    const finalJob = toOutputJob(finished.job);
+    const needPods = finished.outcome === 'Failed' || logOptions.retrieveLogs;
+    const pods = needPods ? await api.listPods(namespace, toPodSelector(finalJob), signal) : [];
+    if (finished.outcome === 'Failed') {
+      // Pods deleted by the Job controller (deadline) are described as they were last seen.
+      const listed = new Set(pods.map((pod) => pod.metadata?.name));
+      const gone = failedPods.pods().filter((pod) => !listed.has(pod.metadata?.name));
+      throw await makeJobFailedError({
+        job: finalJob,
+        namespace,
+        pods: [...pods, ...gone],
+        ...(logOptions.retrieveLogs ? { api, logParameters: logOptions.logParameters } : {}),
+        signal,
+      });
+    }
+    if (!logOptions.retrieveLogs) return finalJob;
+    const logs = await collectLogs({
+      api,
+      namespace,
+      pods,
+      rawLogs: logOptions.rawLogs,
+      logParameters: logOptions.logParameters,
+      outputWithoutLogs: finalJob,
+      maxOutputBytes,
+      signal,
+    });
+    return { ...finalJob, logs };
+  }
 
   async function deleteAbandonedJob(
     api: JobApi,
@@ -176,4 +231,13 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
   }
 
   return [runJob, runJobSync];
+};
+
+/** The runJob.sync checkpoint: the created Job's name and uid (the namespace is in the input). */
+const readJobCheckpoint = (checkpoint: Checkpoint): { jobName: string; uid?: string } => {
+  const { jobName, uid } = checkpoint;
+  if (typeof jobName !== 'string' || jobName === '') {
+    throw new Error('the runJob.sync checkpoint has no jobName');
+  }
+  return { jobName, ...(typeof uid === 'string' ? { uid } : {}) };
 };
