@@ -15,7 +15,11 @@ function findTests(path: string): string[] {
     .flatMap((entry) => findTests(join(path, entry)));
 }
 
-const roots = process.argv.slice(2);
+// Arguments starting with `--` go to node's test runner (`--test-name-pattern=...`); the rest
+// are files or folders to search for tests.
+const args = process.argv.slice(2);
+const runnerFlags = args.filter((arg) => arg.startsWith('--'));
+const roots = args.filter((arg) => !arg.startsWith('--'));
 const files = (roots.length > 0 ? roots : ['test']).flatMap(findTests);
 if (files.length === 0) {
   console.error('no test files found');
@@ -24,7 +28,18 @@ if (files.length === 0) {
 
 const child = spawn(
   process.execPath,
-  ['--import', 'tsx', '--test', '--test-reporter=spec', ...files],
+  [
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    // A test file whose servers or timers outlive its tests must not hang the run: the runner
+    // ends it once its tests are done. A test that hangs fails after two minutes.
+    '--test-force-exit',
+    '--test-timeout=120000',
+    ...runnerFlags,
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

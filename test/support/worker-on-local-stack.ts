@@ -110,7 +110,9 @@ export async function startWorkerOnLocalStack(
       ...options.config,
     },
   );
-  const logger = new Logger({ logLevel: 'SILENT' });
+  // E2E_LOG_LEVEL=DEBUG shows the worker's logs when a test needs explaining.
+  const logLevel = (process.env.E2E_LOG_LEVEL ?? 'SILENT') as 'SILENT';
+  const logger = new Logger({ logLevel });
   const integrations = makeIntegrations({
     config,
     logger,
