@@ -786,7 +786,12 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
     const resourcePath = parseResourcePath(segments);
     const route = resourcePath ? toRouteTemplate(resourcePath) : url.pathname;
     let username: string | undefined;
-    res.on('finish', () => {
+    // 'close' and not 'finish': a client that ends a watch hangs up before the response finishes,
+    // and that request counts too.
+    let recorded = false;
+    res.on('close', () => {
+      if (recorded) return;
+      recorded = true;
       requests.record({
         method,
         route,
@@ -801,6 +806,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
       const decision = faults.decide({ method, path: url.pathname, watch: isWatch });
       if (decision.delayMs > 0) await new Promise((r) => setTimeout(r, decision.delayMs));
       if (decision.kind === 'reset') {
+        recorded = true;
         requests.record({ method, route, path: url.pathname, watch: isWatch, status: 0 });
         req.socket.destroy();
         return;
@@ -891,7 +897,9 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
   server.on('tlsClientError', () => {});
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
+    // A deep accept queue: a burst of hundreds of workers' connections (the 500-task benchmark)
+    // must wait for a busy event loop rather than be dropped and retried by the kernel.
+    server.listen({ port: options.port ?? 0, host: '127.0.0.1', backlog: 4096 }, () => {
       server.off('error', reject);
       resolve();
     });

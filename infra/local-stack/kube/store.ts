@@ -229,7 +229,10 @@ export class ObjectStore {
   }
 
   #emit(type: WatchEventType, resource: ResourceType, stored: KubeObject): void {
-    const event: StoreEvent = { type, resource, object: cloneObject(stored) };
+    // One deeply frozen copy is shared by the history and every listener: with hundreds of open
+    // watches, a copy per listener made each write cost hundreds of copies and stalled the server.
+    // Frozen, so a listener that tried to change it would throw instead of corrupting the others.
+    const event: StoreEvent = { type, resource, object: deepFreeze(cloneObject(stored)) };
     this.#history.push({ resourceVersion: Number(stored.metadata.resourceVersion), event });
     while (this.#history.length > this.#historySize) {
       const dropped = this.#history.shift();
@@ -237,7 +240,7 @@ export class ObjectStore {
     }
     for (const listener of [...this.#listeners]) {
       try {
-        listener({ type, resource, object: cloneObject(stored) });
+        listener(event);
       } catch {
         // A broken listener must not break the write that triggered it (etcd would not care).
       }
@@ -534,7 +537,16 @@ export class ObjectStore {
     }
     const events = this.#history
       .filter((entry) => entry.resourceVersion > resourceVersion)
-      .map((entry) => ({ ...entry.event, object: cloneObject(entry.event.object) }));
+      .map((entry) => entry.event);
     return { kind: 'events', events };
   }
+}
+
+/** Freezes an object and everything it holds, so shared event objects stay as they were written. */
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const inner of Object.values(value)) deepFreeze(inner);
+  }
+  return value;
 }
