@@ -225,9 +225,11 @@ export const startWorker = (options: WorkerOptions, deps: WorkerDependencies): W
       graceTimer = timer;
       void clock.sleep(graceMs, timer.signal).then(() => {
         if (timer.signal.aborted || graceEndedController.signal.aborted) return;
-        logger.warn('Shutdown grace period over; interrupting running tasks', {
-          runningTasks: runningTasks.size,
-        });
+        if (runningTasks.size > 0) {
+          logger.warn('Shutdown grace period over; interrupting running tasks', {
+            runningTasks: runningTasks.size,
+          });
+        }
         graceEndedController.abort();
       });
     }

@@ -10,7 +10,7 @@ import {
   startWorkerOnLocalStack,
   type WorkerOnLocalStack,
   withLocalCluster,
-} from '../support/worker-on-local-stack.ts';
+} from '../../infra/local-stack/worker-on-local-stack.ts';
 
 const outputOf = (execution: {
   status?: string;

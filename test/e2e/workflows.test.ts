@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   startWorkerOnLocalStack,
   type WorkerOnLocalStack,
-} from '../support/worker-on-local-stack.ts';
+} from '../../infra/local-stack/worker-on-local-stack.ts';
 
 const scriptAnnotation = 'local.eks-activity-worker/script';
 

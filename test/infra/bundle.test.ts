@@ -24,7 +24,7 @@ import {
 } from '../../infra/serverless/measure-bundle.ts';
 import { toActivityDefinition } from '../../lib/integrations/native-resources.ts';
 import { loadSeedExample } from '../local-stack/sfn/support.ts';
-import { withLocalCluster } from '../support/worker-on-local-stack.ts';
+import { withLocalCluster } from '../../infra/local-stack/worker-on-local-stack.ts';
 import { type Packaged, packageService } from './packaged.ts';
 
 const maxZippedBytes = 5 * 1024 * 1024;
