@@ -41,6 +41,7 @@ export const makeLambdaRuntime = (
     ...(queueUrl === undefined
       ? {}
       : { queue: makeSqsHandOffQueue({ client: makeSqsClient(), queueUrl }) }),
-    metrics: new Metrics({ namespace: metricsNamespace, serviceName }),
+    // Powertools' own warnings (e.g. an invocation with no metrics) go through our logger.
+    metrics: new Metrics({ namespace: metricsNamespace, serviceName, logger: deps.logger }),
   };
 };
