@@ -57,6 +57,8 @@ export interface LambdaOnLocalStack {
   /** Every hand-off message body sent (poller hand-offs and resumer re-queues). */
   sentBodies: string[];
   invocations: { poller: number; resumer: number };
+  /** Records the resumer reported as batch item failures (SQS redelivers them). */
+  batchItemFailures: string[];
   /** Changes the simulated function timeout of the next invocations. */
   setInvocationMs(invocationMs: number): void;
   /** Starts invoking the poller and the resumer until `stop`. */
@@ -89,7 +91,7 @@ export const startLambdaOnLocalStack = async (options: {
       QueueName: 'handoff',
       Attributes: {
         // Longer than an invocation (in scaled seconds), as serverless.yml keeps it.
-        VisibilityTimeout: String(Math.ceil(60_000 / sqsSecondMs)),
+        VisibilityTimeout: String(Math.ceil((options.invocationMs * 2) / sqsSecondMs)),
         RedrivePolicy: JSON.stringify({
           deadLetterTargetArn: `arn:aws:sqs:${env.stack.region}:${env.stack.accountId}:handoff-dlq`,
           maxReceiveCount: 5,
@@ -167,6 +169,7 @@ export const startLambdaOnLocalStack = async (options: {
   };
 
   const invocations = { poller: 0, resumer: 0 };
+  const batchItemFailures: string[] = [];
   let running: AbortController | undefined;
   let loops: Promise<void>[] = [];
   const runPollerSchedule = async (signal: AbortSignal) => {
@@ -195,6 +198,11 @@ export const startLambdaOnLocalStack = async (options: {
           })),
         },
         makeContext(),
+      );
+      batchItemFailures.push(
+        ...response.batchItemFailures.map(
+          (item: { itemIdentifier: string }) => item.itemIdentifier,
+        ),
       );
       const failed = new Set(
         response.batchItemFailures.map((item: { itemIdentifier: string }) => item.itemIdentifier),
@@ -226,6 +234,7 @@ export const startLambdaOnLocalStack = async (options: {
     metrics,
     sentBodies,
     invocations,
+    batchItemFailures,
     setInvocationMs: (ms) => {
       invocationMs = ms;
     },
