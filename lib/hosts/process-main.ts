@@ -3,6 +3,7 @@
  * configuration from the environment (see `formatConfigTable()` in lib/config.ts), serves the
  * activities until SIGTERM/SIGINT, and exits 0 after a graceful stop; 2 on a configuration error.
  */
+import { makeSqsHandOff } from '../aws/sqs-hand-off-queue.ts';
 import { ConfigError, formatConfigTable, loadConfig } from '../config.ts';
 import { WorkerConfigurationError } from '../worker/resolve-integration.ts';
 import { makeRuntimeDependencies } from './deps.ts';
@@ -20,14 +21,24 @@ const main = async (): Promise<number> => {
     return exitCodeForConfigurationError;
   }
   const deps = makeRuntimeDependencies(config, { host: 'process' });
+  // With a hand-off queue, tasks still running when the shutdown grace ends go to the resumer
+  // instead of failing as EKS.WorkerInterrupted.
+  const handOff =
+    config.handOffQueueUrl === undefined
+      ? undefined
+      : makeSqsHandOff({
+          queueUrl: config.handOffQueueUrl,
+          delaySeconds: config.requeueDelaySeconds,
+        });
   try {
-    await runProcessWorker({ config, ...deps });
+    await runProcessWorker({ config, ...deps, ...(handOff ? { handOff: handOff.handOff } : {}) });
     return 0;
   } catch (error) {
     if (!(error instanceof WorkerConfigurationError)) throw error;
     deps.logger.error('Worker configuration is invalid', { problems: error.problems });
     return exitCodeForConfigurationError;
   } finally {
+    handOff?.close();
     deps.close();
   }
 };
