@@ -12,6 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { allActivitySuffixes } from '../../lib/integrations/native-resources.ts';
 import { startWorkerOnLocalStack, withLocalCluster } from '../local-stack/worker-on-local-stack.ts';
 import { substitute, toSubstitutionKey } from '../state-machines/build.ts';
 
@@ -29,18 +30,6 @@ const workflows = [
   { file: '09-delete-nodegroup-sync.asl.json', onCluster: false },
   { file: '05-delete-cluster-sync.asl.json', onCluster: false },
 ] as const;
-
-const activitySuffixes = [
-  'eks-call',
-  'eks-runJob',
-  'eks-runJob-sync',
-  ...['Cluster', 'Nodegroup', 'FargateProfile'].flatMap((resource) =>
-    ['create', 'delete'].flatMap((verb) => [
-      `eks-${verb}${resource}`,
-      `eks-${verb}${resource}-sync`,
-    ]),
-  ),
-];
 
 /** A finished Job shown by what a reader looks for: its conditions and its logs. */
 const summariseJob = (job: Record<string, unknown>): unknown => {
@@ -79,7 +68,7 @@ export async function runDemo(): Promise<boolean> {
     config: { heartbeatIntervalMs: 5_000 },
   });
   const substitutions = Object.fromEntries(
-    activitySuffixes.map((suffix) => [toSubstitutionKey(suffix), env.activityArnFor(suffix)]),
+    allActivitySuffixes.map((suffix) => [toSubstitutionKey(suffix), env.activityArnFor(suffix)]),
   );
   let allSucceeded = true;
   try {

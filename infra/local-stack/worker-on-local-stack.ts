@@ -19,7 +19,10 @@ import {
 import { makeSfnActivityApi, makeSfnClient } from '../../lib/aws/sfn-activity-client.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { makeIntegrations } from '../../lib/integrations/index.ts';
-import { toActivityDefinition } from '../../lib/integrations/native-resources.ts';
+import {
+  allActivitySuffixes,
+  toActivityDefinition,
+} from '../../lib/integrations/native-resources.ts';
 import { startWorker, type Worker, type WorkerOptions } from '../../lib/worker/worker.ts';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from './index.ts';
 
@@ -46,18 +49,6 @@ export interface WorkerOnLocalStack {
   history(executionArn: string): Promise<HistoryEvent[]>;
   close(): Promise<void>;
 }
-
-const allSuffixes = [
-  'eks-call',
-  'eks-runJob',
-  'eks-runJob-sync',
-  ...['Cluster', 'Nodegroup', 'FargateProfile'].flatMap((resource) =>
-    ['create', 'delete'].flatMap((verb) => [
-      `eks-${verb}${resource}`,
-      `eks-${verb}${resource}-sync`,
-    ]),
-  ),
-];
 
 let sequence = 0;
 
@@ -92,7 +83,7 @@ export async function startWorkerOnLocalStack(
   const sfn = new SFNClient(clientConfig);
   const prefix = `test${++sequence}`;
   const activityArns: Record<string, string> = {};
-  for (const suffix of allSuffixes) {
+  for (const suffix of allActivitySuffixes) {
     const out = await sfn.send(new CreateActivityCommand({ name: `${prefix}-${suffix}` }));
     activityArns[suffix] = out.activityArn as string;
   }

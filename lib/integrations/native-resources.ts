@@ -15,6 +15,11 @@ const nativeApis = [
   'deleteNodegroup',
 ] as const;
 
+/** Every activity suffix the worker serves (contract §1): `eks-call`, and each other API with and without `-sync`. */
+export const allActivitySuffixes: readonly string[] = nativeApis.flatMap((api) =>
+  api === 'call' ? ['eks-call'] : [`eks-${api}`, `eks-${api}-sync`],
+);
+
 /**
  * `arn:aws:states:::eks:runJob.sync` -> `eks-runJob-sync`; undefined for anything else (including
  * `eks:call.sync`, which does not exist natively).

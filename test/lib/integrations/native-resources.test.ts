@@ -81,3 +81,13 @@ describe('native resource to activity mapping', () => {
     );
   });
 });
+
+test('the worker serves 15 activity suffixes, and serverless.yml declares the same ones', async () => {
+  const { allActivitySuffixes } = await import('../../../lib/integrations/native-resources.ts');
+  const { createRequire } = await import('node:module');
+  const declared = createRequire(import.meta.url)('../../../infra/serverless/activities.cjs') as {
+    activitySuffixes: string[];
+  };
+  assert.equal(allActivitySuffixes.length, 15);
+  assert.deepEqual([...declared.activitySuffixes].sort(), [...allActivitySuffixes].sort());
+});
