@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { loadSeedExample } from '../local-stack/sfn/support.ts';
 import {
   startWorkerOnLocalStack,
   type WorkerOnLocalStack,
   withLocalCluster,
 } from '../../infra/local-stack/worker-on-local-stack.ts';
+import { loadSeedExample } from '../local-stack/sfn/support.ts';
 
 const outputOf = (execution: {
   status?: string;

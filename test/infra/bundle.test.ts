@@ -16,6 +16,7 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { type LocalStack, startLocalStack } from '../../infra/local-stack/index.ts';
+import { withLocalCluster } from '../../infra/local-stack/worker-on-local-stack.ts';
 import {
   type BundleSize,
   importEnvironment,
@@ -24,7 +25,6 @@ import {
 } from '../../infra/serverless/measure-bundle.ts';
 import { toActivityDefinition } from '../../lib/integrations/native-resources.ts';
 import { loadSeedExample } from '../local-stack/sfn/support.ts';
-import { withLocalCluster } from '../../infra/local-stack/worker-on-local-stack.ts';
 import { type Packaged, packageService } from './packaged.ts';
 
 const maxZippedBytes = 5 * 1024 * 1024;
