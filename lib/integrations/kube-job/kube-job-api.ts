@@ -4,14 +4,10 @@
  */
 import type { KubeClient, QueryParameters } from '../../kube/client.ts';
 import type { KubeConnector } from '../../kube/connection.ts';
+import { watchCollection } from '../../kube/shared-watch.ts';
 import type { JobApi, JobWatchEvent, KubeJob, KubePod, PodWatchEvent } from './job-api.ts';
 import type { ClusterCoordinates } from './parse-input.ts';
 
-/**
- * How long the server keeps one watch open. API servers end watches after a while anyway;
- * asking keeps the stream fresh (a silently dead connection is replaced) and the resume is cheap.
- */
-const watchTimeoutSeconds = 300;
 /** Pods listed per page: a Job with thousands of pods must not become one huge response. */
 const podsPageSize = 500;
 
@@ -19,6 +15,22 @@ const segment = (value: string) => encodeURIComponent(value);
 const jobsPath = (namespace: string) => `/apis/batch/v1/namespaces/${segment(namespace)}/jobs`;
 
 const parseJson = <T>(body: string): T => JSON.parse(body) as T;
+
+/**
+ * A matcher for the equality selectors this integration builds (`a=b,c=d`, see `toPodSelector`),
+ * applied on the worker's side of a shared namespace watch.
+ */
+export const matchesEqualitySelector = (selector: string) => {
+  const required = selector
+    .split(',')
+    .filter((term) => term !== '')
+    .map((term) => {
+      const [key = '', value = ''] = term.split(/==?/, 2);
+      return [key.trim(), value.trim()] as const;
+    });
+  return (labels: Readonly<Record<string, string>> | undefined): boolean =>
+    required.every(([key, value]) => labels?.[key] === value);
+};
 
 /** The runJob integrations' view of one cluster. */
 export const makeKubeJobApi = (client: KubeClient): JobApi => ({
@@ -42,30 +54,26 @@ export const makeKubeJobApi = (client: KubeClient): JobApi => ({
     return parseJson<KubeJob>(response.body);
   },
 
-  watchJob(namespace, name, fromResourceVersion, onEvent, signal) {
-    const query: Record<string, string[]> = {
-      fieldSelector: [`metadata.name=${name}`],
-      allowWatchBookmarks: ['true'],
-      timeoutSeconds: [String(watchTimeoutSeconds)],
-    };
-    if (fromResourceVersion !== '') query.resourceVersion = [fromResourceVersion];
-    return client.watch(
+  // Both watches are shared per cluster and namespace (lib/kube/shared-watch.ts): one stream
+  // serves every task waiting there, so hundreds of tasks do not mean hundreds of connections.
+  // The shared stream resumes and restarts after 410 itself; these calls end only on abort or
+  // refusal, and a starting version is not needed (the latest state is replayed on subscribe).
+  watchJob(namespace, name, _fromResourceVersion, onEvent, signal) {
+    return watchCollection(
+      client,
       jobsPath(namespace),
-      query,
+      (object) => object.metadata?.name === name,
       (event) => onEvent(event as JobWatchEvent),
       signal,
     );
   },
 
-  watchPods(namespace, labelSelector, fromResourceVersion, onEvent, signal) {
-    const query: Record<string, string[]> = {
-      labelSelector: [labelSelector],
-      timeoutSeconds: [String(watchTimeoutSeconds)],
-    };
-    if (fromResourceVersion !== '') query.resourceVersion = [fromResourceVersion];
-    return client.watch(
+  watchPods(namespace, labelSelector, _fromResourceVersion, onEvent, signal) {
+    const matches = matchesEqualitySelector(labelSelector);
+    return watchCollection(
+      client,
       `/api/v1/namespaces/${segment(namespace)}/pods`,
-      query,
+      (object) => matches((object as KubePod).metadata?.labels),
       (event) => onEvent(event as PodWatchEvent),
       signal,
     );

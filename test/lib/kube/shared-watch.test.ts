@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { localIdentities } from '../../../infra/local-stack/identities.ts';
+import type { KubeApiServer } from '../../../infra/local-stack/kube/server.ts';
+import { builtinTypes } from '../../../infra/local-stack/kube/store.ts';
+import type { KubeClient } from '../../../lib/kube/client.ts';
+import { type SharedWatchEvent, watchCollection } from '../../../lib/kube/shared-watch.ts';
+import { connectorFor, startServer } from './support/local-kube.ts';
+
+const configMaps = '/api/v1/namespaces/default/configmaps';
+
+const waitUntil = async (check: () => boolean, what: string, timeoutMs = 5_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+describe('shared collection watch', () => {
+  let server: KubeApiServer;
+  let client: KubeClient;
+  let noPermissionsClient: KubeClient;
+  let sequence = 0;
+  before(async () => {
+    server = await startServer();
+    const connect = (identity: (typeof localIdentities)[keyof typeof localIdentities]) =>
+      connectorFor(server, identity).connector.connect(
+        { clusterName: server.clusterName },
+        new AbortController().signal,
+      );
+    client = await connect(localIdentities.admin);
+    noPermissionsClient = await connect(localIdentities.noPermissions);
+  });
+  after(async () => {
+    client.close();
+    noPermissionsClient.close();
+    await server.close();
+  });
+
+  const putConfigMap = (name: string, value: string) => {
+    const existing = server.store.get(builtinTypes.configmaps, 'default', name);
+    const object = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { ...(existing?.metadata ?? {}), name, namespace: 'default' },
+      data: { value },
+    };
+    return existing
+      ? server.store.update(builtinTypes.configmaps, object)
+      : server.store.create(builtinTypes.configmaps, object);
+  };
+  const watchRequests = () =>
+    Object.entries(server.requests.snapshot())
+      .filter(([route]) => route.startsWith('WATCH') && route.includes('configmaps'))
+      .reduce((sum, [, count]) => sum + count, 0);
+  const subscribe = (name: string, signal: AbortSignal, events: SharedWatchEvent[]) =>
+    watchCollection(
+      client,
+      configMaps,
+      (object) => object.metadata?.name === name,
+      (event) => events.push(event),
+      signal,
+    ).catch(() => {});
+  const dataValue = (event: SharedWatchEvent | undefined) =>
+    (event?.object as { data?: { value?: string } } | undefined)?.data?.value;
+
+  test('many subscribers in one collection share one watch connection, each seeing only its objects', async () => {
+    const stop = new AbortController();
+    const names = [0, 1, 2, 3, 4].map(() => `shared-${++sequence}`);
+    const eventsByName = names.map(() => [] as SharedWatchEvent[]);
+    const before = watchRequests();
+    names.forEach((name, index) => void subscribe(name, stop.signal, eventsByName[index] ?? []));
+
+    for (const name of names) putConfigMap(name, `hello ${name}`);
+    await waitUntil(() => eventsByName.every((events) => events.length > 0), 'every subscriber');
+    stop.abort();
+
+    // The server counts a watch when its stream closes.
+    await waitUntil(() => watchRequests() > before, 'the watch to close');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(watchRequests() - before, 1);
+    names.forEach((name, index) => {
+      const events = eventsByName[index] ?? [];
+      assert.ok(events.every((event) => event.object.metadata?.name === name));
+      assert.equal(dataValue(events.at(-1)), `hello ${name}`);
+    });
+  });
+
+  test('a subscriber that arrives after a change is given the latest state at once', async () => {
+    const keepOpen = new AbortController();
+    const early = `early-${++sequence}`;
+    void subscribe(early, keepOpen.signal, []);
+    const late = `late-${++sequence}`;
+    putConfigMap(late, 'v1');
+    putConfigMap(late, 'v2');
+    const lateEvents: SharedWatchEvent[] = [];
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    const lateStop = new AbortController();
+    void subscribe(late, lateStop.signal, lateEvents);
+
+    assert.equal(dataValue(lateEvents.at(-1)), 'v2', 'replayed synchronously on subscribe');
+    lateStop.abort();
+    keepOpen.abort();
+  });
+
+  test('a stream the server drops is resumed and later changes still arrive', async () => {
+    const stop = new AbortController();
+    const name = `dropped-${++sequence}`;
+    const events: SharedWatchEvent[] = [];
+    void subscribe(name, stop.signal, events);
+    putConfigMap(name, 'before');
+    await waitUntil(() => dataValue(events.at(-1)) === 'before', 'the first change');
+
+    assert.ok(server.faults.dropWatches() >= 1);
+    putConfigMap(name, 'after');
+
+    await waitUntil(() => dataValue(events.at(-1)) === 'after', 'the change after the drop');
+    stop.abort();
+  });
+
+  test('after 410 Expired the watch starts afresh and later changes still arrive', async () => {
+    const stop = new AbortController();
+    const name = `expired-${++sequence}`;
+    const events: SharedWatchEvent[] = [];
+    void subscribe(name, stop.signal, events);
+    putConfigMap(name, 'one');
+    await waitUntil(() => dataValue(events.at(-1)) === 'one', 'the first change');
+
+    server.faults.expireNextWatch();
+    server.faults.dropWatches();
+    putConfigMap(name, 'two');
+
+    await waitUntil(() => dataValue(events.at(-1)) === 'two', 'the change after the 410');
+    stop.abort();
+  });
+
+  test('a watch the cluster forbids rejects its subscribers with EKS.403', async () => {
+    await assert.rejects(
+      watchCollection(
+        noPermissionsClient,
+        configMaps,
+        () => true,
+        () => {},
+        AbortSignal.timeout(5_000),
+      ),
+      { errorName: 'EKS.403' },
+    );
+  });
+
+  test('when the last subscriber leaves, the connection is closed; the next one opens a new watch', async () => {
+    const before = watchRequests();
+    const first = new AbortController();
+    const firstName = `alone-${++sequence}`;
+    const firstEvents: SharedWatchEvent[] = [];
+    void subscribe(firstName, first.signal, firstEvents);
+    putConfigMap(firstName, 'x');
+    await waitUntil(() => firstEvents.length > 0, 'the first watch');
+    first.abort();
+    await waitUntil(() => watchRequests() - before === 1, 'the first watch to close');
+
+    const second = new AbortController();
+    const secondName = `again-${++sequence}`;
+    const secondEvents: SharedWatchEvent[] = [];
+    void subscribe(secondName, second.signal, secondEvents);
+    putConfigMap(secondName, 'y');
+    await waitUntil(() => secondEvents.length > 0, 'the second watch');
+    second.abort();
+
+    await waitUntil(() => watchRequests() - before === 2, 'a second watch request');
+  });
+});
