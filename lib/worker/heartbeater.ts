@@ -38,14 +38,18 @@ export const startHeartbeater = (options: HeartbeaterOptions): Heartbeater => {
 
   const loop = async (): Promise<void> => {
     let failures = 0;
-    let delayMs = options.heartbeatIntervalMs;
+    // Fixed rate: the next heartbeat is due one interval after the previous one was *sent*, not
+    // after its answer came back, so a slow answer does not stretch every later gap (under load,
+    // gaps of interval + round trip add up towards HeartbeatSeconds).
+    let nextAtMs = options.clock.now() + options.heartbeatIntervalMs;
     while (!signal.aborted) {
-      await options.clock.sleep(delayMs, signal);
+      await options.clock.sleep(Math.max(0, nextAtMs - options.clock.now()), signal);
       if (signal.aborted) return;
+      const sentAtMs = options.clock.now();
       try {
         await options.activityApi.sendTaskHeartbeat({ taskToken: options.taskToken }, signal);
         failures = 0;
-        delayMs = options.heartbeatIntervalMs;
+        nextAtMs = sentAtMs + options.heartbeatIntervalMs;
       } catch (error) {
         if (signal.aborted) return;
         const errorName = readErrorName(error);
@@ -58,10 +62,11 @@ export const startHeartbeater = (options: HeartbeaterOptions): Heartbeater => {
         }
         failures += 1;
         options.onHeartbeatFailed?.(errorName);
-        delayMs = Math.min(
+        const delayMs = Math.min(
           options.heartbeatIntervalMs,
           computeBackoffDelayMs(failures - 1, options.retryBackoff, options.random),
         );
+        nextAtMs = options.clock.now() + delayMs;
         options.logger.warn('Heartbeat failed; retrying', {
           errorName,
           consecutiveFailures: failures,
