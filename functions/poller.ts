@@ -34,7 +34,15 @@ export const makePollerHandler = (makeRuntime: () => LambdaRuntime) => {
         observer: makeMetricsObserver(deps.metrics),
         ...(deps.clock ? { clock: deps.clock } : {}),
         ...(queue
-          ? { handOff: makeQueueHandOff({ queue, delaySeconds: config.requeueDelaySeconds }) }
+          ? {
+              // Answers too: one still retrying at the reserve would otherwise be lost when the
+              // invocation ends; the resumer delivers it.
+              handOff: makeQueueHandOff({
+                queue,
+                delaySeconds: config.requeueDelaySeconds,
+                carryAnswers: true,
+              }),
+            }
           : {}),
       });
     },

@@ -2,7 +2,12 @@
  * The hand-off queue over Amazon SQS. The body holds a task token, so the queue must be encrypted
  * at rest (SqsManagedSseEnabled in serverless.yml) and reached over TLS only.
  */
-import { SendMessageCommand, SQSClient, type SQSClientConfig } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  SendMessageCommand,
+  SQSClient,
+  type SQSClientConfig,
+} from '@aws-sdk/client-sqs';
 import { type HandOffQueue, makeQueueHandOff } from '../worker/hand-off-message.ts';
 import type { HandOff } from '../worker/ports.ts';
 
@@ -12,7 +17,10 @@ export interface SqsHandOffQueueOptions {
   readonly queueUrl: string;
 }
 
-/** Sends hand-off messages with SendMessage (DelaySeconds per message: at most 900). */
+/**
+ * Sends hand-off messages with SendMessage (DelaySeconds per message: at most 900) and changes
+ * a received message's visibility with ChangeMessageVisibility (0 to 43,200 s).
+ */
 export const makeSqsHandOffQueue = (options: SqsHandOffQueueOptions): HandOffQueue => ({
   send: async (body, { delaySeconds }) => {
     await options.client.send(
@@ -20,6 +28,15 @@ export const makeSqsHandOffQueue = (options: SqsHandOffQueueOptions): HandOffQue
         QueueUrl: options.queueUrl,
         MessageBody: body,
         DelaySeconds: Math.max(0, Math.min(900, Math.round(delaySeconds))),
+      }),
+    );
+  },
+  changeVisibility: async (receiptHandle, visibilitySeconds) => {
+    await options.client.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: options.queueUrl,
+        ReceiptHandle: receiptHandle,
+        VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(visibilitySeconds))),
       }),
     );
   },

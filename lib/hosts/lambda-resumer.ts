@@ -19,11 +19,18 @@ import {
   TaskAbortedError,
   type TaskContext,
 } from '../integrations/types.ts';
+import { sendAnswer } from '../worker/answer.ts';
 import {
+  type AnswerHandOff,
+  type AnswerHandOffMessage,
+  answerHandOffMessageVersion,
   type HandOffMessage,
   type HandOffQueue,
+  makeAnswerHandOffBody,
   makeQueueHandOff,
-  parseHandOffMessage,
+  parseQueuedMessage,
+  type QueuedMessage,
+  readHandedOffAnswer,
   toResumableTask,
 } from '../worker/hand-off-message.ts';
 import {
@@ -52,6 +59,8 @@ import {
 export interface SqsRecordLike {
   readonly messageId: string;
   readonly body: string;
+  /** Needed to make a record that must be redelivered visible again soon. */
+  readonly receiptHandle?: string;
 }
 
 /** Lambda's partial batch response (`ReportBatchItemFailures`). */
@@ -73,8 +82,12 @@ export interface ResumerInvocationOptions {
   readonly random?: () => number;
 }
 
-/** How one record ended: `done` deletes the message, `retry` has SQS redeliver it. */
-type RecordResult = 'done' | 'retry';
+/**
+ * How one record ended: `done` deletes the message; `retry` has SQS redeliver it after the
+ * queue's visibility timeout; `retry-soon` (its task could not be re-queued) has it redelivered
+ * after the re-queue delay.
+ */
+type RecordResult = 'done' | 'retry' | 'retry-soon';
 
 /**
  * Resumes every record of the batch at once. Reports as batch item failures the records SQS must
@@ -96,20 +109,25 @@ export const resumeHandedOffTasks = async (
   try {
     const results = await Promise.all(
       records.map((record) =>
-        resumeRecord(record, options, clock, graceEnded.signal).catch((error: unknown) => {
-          // Defensive: resumeRecord handles what it expects; an unexpected throw must not lose
-          // the task, so the message is redelivered.
-          options.logger.error('Resuming a hand-off message crashed', {
-            messageId: record.messageId,
-            errorName: readErrorName(error),
-          });
-          return 'retry' as const;
-        }),
+        resumeRecord(record, options, clock, graceEnded.signal)
+          .catch((error: unknown): RecordResult => {
+            // Defensive: resumeRecord handles what it expects; an unexpected throw must not lose
+            // the task, so the message is redelivered.
+            options.logger.error('Resuming a hand-off message crashed', {
+              messageId: record.messageId,
+              errorName: readErrorName(error),
+            });
+            return 'retry';
+          })
+          .then(async (result) => {
+            if (result === 'retry-soon') await expediteRedelivery(record, options);
+            return result;
+          }),
       ),
     );
     return {
       batchItemFailures: records
-        .filter((_record, index) => results[index] === 'retry')
+        .filter((_record, index) => results[index] !== 'done')
         .map((record) => ({ itemIdentifier: record.messageId })),
     };
   } finally {
@@ -124,9 +142,9 @@ const resumeRecord = async (
   graceEndedSignal: AbortSignal,
 ): Promise<RecordResult> => {
   const { config } = options;
-  let message: HandOffMessage;
+  let message: QueuedMessage;
   try {
-    message = parseHandOffMessage(record.body);
+    message = parseQueuedMessage(record.body);
   } catch (error) {
     options.logger.error('Hand-off message unreadable; leaving it for the dead-letter queue', {
       messageId: record.messageId,
@@ -146,6 +164,9 @@ const resumeRecord = async (
   if (integration === undefined) {
     logger.error('Hand-off message names an activity no integration serves', {});
     return 'retry';
+  }
+  if (message.version === answerHandOffMessageVersion) {
+    return deliverHandedOffAnswer(message, record, options, clock, graceEndedSignal, logger);
   }
 
   // The first heartbeat: a task whose execution stopped, timed out or was already answered by
@@ -185,6 +206,9 @@ const resumeRecord = async (
       return true;
     }
   };
+  const handOffAnswer = makeAnswerRequeue(options, logger, () => {
+    requeueFailed = true;
+  });
 
   const budget = readInvocationBudget(config);
   const { task, progress } = toResumableTask(message);
@@ -206,11 +230,114 @@ const resumeRecord = async (
       abortSettleMs: computeAbortSettleMs(budget, defaultAbortSettleMs),
       graceEndedSignal,
       handOff,
+      handOffAnswer,
       ...(options.observer ? { observer: options.observer } : {}),
     },
     progress,
   );
-  return requeueFailed ? 'retry' : 'done';
+  return requeueFailed ? 'retry-soon' : 'done';
+};
+
+/**
+ * An {@link AnswerHandOff} that queues the answer again. A failed send is reported through
+ * `onFailed` and counts as accepted: the record this invocation holds is then redelivered, and
+ * whatever it carried (the task, or the same answer) is dealt with again.
+ */
+const makeAnswerRequeue =
+  (options: ResumerInvocationOptions, logger: Logger, onFailed: () => void): AnswerHandOff =>
+  async (task, progress, outcome) => {
+    try {
+      await options.queue.send(makeAnswerHandOffBody(task, progress, outcome), {
+        delaySeconds: options.config.requeueDelaySeconds,
+      });
+      return true;
+    } catch (error) {
+      onFailed();
+      logger.error('Re-queueing the answer failed; its message will be redelivered', {
+        errorName: readErrorName(error),
+      });
+      return true;
+    }
+  };
+
+/**
+ * Delivers an answer a worker computed but could not deliver in time. Nothing runs again: the
+ * answer is sent with retries until the work window ends, then queued again. Step Functions
+ * refusing it as gone (TaskTimedOut, TaskDoesNotExist, InvalidToken: the task was answered by an
+ * earlier delivery, timed out or was stopped) ends the message like a delivery.
+ */
+const deliverHandedOffAnswer = async (
+  message: AnswerHandOffMessage,
+  record: SqsRecordLike,
+  options: ResumerInvocationOptions,
+  clock: Clock,
+  graceEndedSignal: AbortSignal,
+  logger: Logger,
+): Promise<RecordResult> => {
+  let outcome: ReturnType<typeof readHandedOffAnswer>;
+  try {
+    outcome = readHandedOffAnswer(message);
+  } catch (error) {
+    logger.error('Handed-off answer unreadable; leaving it for the dead-letter queue', {
+      problem: (error as Error).message,
+    });
+    return 'retry';
+  }
+  let requeueFailed = false;
+  const requeue = makeAnswerRequeue(options, logger, () => {
+    requeueFailed = true;
+  });
+  const task = {
+    activityArn: message.activityArn,
+    activityName: message.activityName,
+    taskToken: message.taskToken,
+    input: '',
+  };
+  const progress = {
+    handOffCount: message.handOffCount,
+    firstReceivedAtMs: Date.parse(message.firstReceivedAt),
+  };
+  logger.info('Delivering a handed-off answer', { answer: outcome.kind });
+  await sendAnswer(outcome, {
+    activityApi: options.activityApi,
+    taskToken: message.taskToken,
+    // The work window bounds the retries (the hand-off signal), not the reserve: the invocation
+    // has nothing else to do.
+    retry: defaultAnswerRetry,
+    clock,
+    random: options.random ?? Math.random,
+    logger: options.logger.createChild({
+      persistentKeys: { messageId: record.messageId, taskId: makeTaskId(message.taskToken) },
+    }),
+    handOff: {
+      signal: graceEndedSignal,
+      handOffAnswer: (answer) => requeue(task, progress, answer),
+    },
+  });
+  return requeueFailed ? 'retry-soon' : 'done';
+};
+
+/**
+ * Makes a record reported as failed visible again after the re-queue delay. Without this SQS
+ * would redeliver it only after the queue's visibility timeout (longer than the function timeout,
+ * 5,400 s in serverless.yml), long after HeartbeatSeconds of its state has passed. Lambda's event
+ * source leaves failed records as they are, so the visibility set here is what counts. If SQS is
+ * down (the likely reason the re-queue failed) this fails too and the record comes back late.
+ */
+const expediteRedelivery = async (
+  record: SqsRecordLike,
+  options: ResumerInvocationOptions,
+): Promise<void> => {
+  const { queue, config, logger } = options;
+  if (record.receiptHandle === undefined || queue.changeVisibility === undefined) return;
+  try {
+    await queue.changeVisibility(record.receiptHandle, config.requeueDelaySeconds);
+  } catch (error) {
+    logger.error(
+      'Making a failed record visible again failed; SQS redelivers it after the visibility timeout',
+      { messageId: record.messageId, errorName: readErrorName(error) },
+    );
+  }
 };
 
 /**

@@ -19,7 +19,23 @@ export type AnswerResult =
   /** Step Functions said the task is gone (TaskTimedOut, TaskDoesNotExist, InvalidToken). */
   | 'task-gone'
   /** A permanent error, or retries ran out: the answer is lost (logged as an error). */
-  | 'gave-up';
+  | 'gave-up'
+  /** Not delivered in time; the answer went to `handOff.handOffAnswer` to be delivered later. */
+  | 'handed-off';
+
+/**
+ * Where an answer goes that cannot be delivered before the worker must stop: a Lambda invocation
+ * is frozen at its end, and a retry still pending then is lost with the answer.
+ */
+export interface AnswerHandOffTarget {
+  /** When it aborts, no further attempt starts (one in flight completes) and the answer goes. */
+  readonly signal: AbortSignal;
+  /**
+   * Takes the answer over (e.g. queues it for the resumer). `false` or a throw: it is lost.
+   * Receives the answer as last tried (a refused output has become a failure by then).
+   */
+  handOffAnswer(outcome: TaskOutcome & { kind: 'success' | 'failure' }): Promise<boolean>;
+}
 
 /** Dependencies of {@link sendAnswer}. */
 export interface AnswerOptions {
@@ -29,6 +45,12 @@ export interface AnswerOptions {
   readonly clock: Clock;
   readonly random: () => number;
   readonly logger: Logger;
+  /**
+   * Without it, transient errors are retried until `retry.maxElapsedMs`. With it, retrying ends
+   * at that limit or when its signal aborts, whichever is first, and the answer is handed off
+   * instead of given up. At least one attempt is always made.
+   */
+  readonly handOff?: AnswerHandOffTarget;
 }
 
 const sendOnce = async (
@@ -95,7 +117,15 @@ export const sendAnswer = async (
       }
       const delayMs = computeBackoffDelayMs(attempt, options.retry, options.random);
       const elapsedMs = options.clock.now() - startedAtMs;
-      if (elapsedMs + delayMs > options.retry.maxElapsedMs) {
+      const outOfTime = elapsedMs + delayMs > options.retry.maxElapsedMs;
+      if (options.handOff !== undefined && (outOfTime || options.handOff.signal.aborted)) {
+        return handOffUndelivered(current, options.handOff, logger, {
+          errorName,
+          attempts: attempt + 1,
+          elapsedMs,
+        });
+      }
+      if (outOfTime) {
         logger.error('Task answer not delivered after retrying; giving up', {
           answer: current.kind,
           errorName,
@@ -110,8 +140,37 @@ export const sendAnswer = async (
         attempt: attempt + 1,
         retryInMs: delayMs,
       });
-      await options.clock.sleep(delayMs);
+      // Woken early when the hand-off signal aborts: the next loop makes one last attempt.
+      await options.clock.sleep(delayMs, options.handOff?.signal);
       attempt += 1;
     }
   }
+};
+
+const handOffUndelivered = async (
+  outcome: TaskOutcome & { kind: 'success' | 'failure' },
+  target: AnswerHandOffTarget,
+  logger: Logger,
+  details: { errorName: string; attempts: number; elapsedMs: number },
+): Promise<AnswerResult> => {
+  try {
+    if (await target.handOffAnswer(outcome)) {
+      logger.warn('Task answer not delivered in time; handed off for later delivery', {
+        answer: outcome.kind,
+        ...details,
+      });
+      return 'handed-off';
+    }
+    logger.error('Task answer not delivered and the hand-off declined it; the answer is lost', {
+      answer: outcome.kind,
+      ...details,
+    });
+  } catch (error) {
+    logger.error('Task answer not delivered and handing it off failed; the answer is lost', {
+      answer: outcome.kind,
+      ...details,
+      handOffErrorName: readErrorName(error),
+    });
+  }
+  return 'gave-up';
 };

@@ -9,6 +9,7 @@ import {
 } from '../integrations/types.ts';
 import { type AnswerRetryOptions, sendAnswer } from './answer.ts';
 import type { BackoffOptions } from './backoff.ts';
+import { type AnswerHandOff, readAnswerHandOff } from './hand-off-message.ts';
 import { startHeartbeater } from './heartbeater.ts';
 import {
   makeFailureOutcome,
@@ -50,6 +51,12 @@ export interface TaskRunnerEnvironment {
   /** How long an aborted integration may take to return (clean-up) before it is left behind. */
   readonly abortSettleMs: number;
   readonly handOff?: HandOff;
+  /**
+   * Where an answer goes that is still not delivered when the grace ends (default: the one
+   * `handOff` carries, see `readAnswerHandOff`). Without either, answers retry until delivered or
+   * `answerRetry.maxElapsedMs`.
+   */
+  readonly handOffAnswer?: AnswerHandOff;
   /** Aborted when the shutdown grace period has ended: running tasks must give up now. */
   readonly graceEndedSignal: AbortSignal;
   readonly observer?: TaskObserver;
@@ -127,12 +134,13 @@ export const runTask = async (
     outcome = makeOutcomeFromError(error);
   }
 
+  const progressNow = (): TaskProgress => ({
+    ...(state.checkpoint === undefined ? {} : { checkpoint: state.checkpoint }),
+    handOffCount: progress?.handOffCount ?? 0,
+    firstReceivedAtMs: progress?.firstReceivedAtMs ?? startedAtMs,
+  });
   if (outcome.kind === 'failure' && outcome.error === ErrorName.WorkerInterrupted) {
-    outcome = await tryHandOff(task, env, logger, outcome, {
-      ...(state.checkpoint === undefined ? {} : { checkpoint: state.checkpoint }),
-      handOffCount: progress?.handOffCount ?? 0,
-      firstReceivedAtMs: progress?.firstReceivedAtMs ?? startedAtMs,
-    });
+    outcome = await tryHandOff(task, env, logger, outcome, progressNow());
   }
 
   const durationMs = env.clock.now() - startedAtMs;
@@ -153,7 +161,8 @@ export const runTask = async (
     case 'handed-off':
       logger.info('Task handed off', { durationMs });
       break;
-    default:
+    default: {
+      const handOffAnswer = env.handOffAnswer ?? readAnswerHandOff(env.handOff);
       await sendAnswer(outcome, {
         activityApi: env.activityApi,
         taskToken: task.taskToken,
@@ -161,7 +170,18 @@ export const runTask = async (
         clock: env.clock,
         random: env.random,
         logger: logger.createChild({ persistentKeys: { durationMs } }),
+        // The grace's end is when a stopping worker must let go: an answer still retrying then
+        // is handed off with the task's progress rather than lost.
+        ...(handOffAnswer === undefined
+          ? {}
+          : {
+              handOff: {
+                signal: env.graceEndedSignal,
+                handOffAnswer: (answer) => handOffAnswer(task, progressNow(), answer),
+              },
+            }),
       });
+    }
   }
   return outcome;
 };

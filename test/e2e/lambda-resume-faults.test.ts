@@ -68,7 +68,9 @@ const waitUntil = async (what: string, predicate: () => boolean, timeoutMs = 10_
 describe('Lambda resumer faults on the local stack', () => {
   let lambda: LambdaOnLocalStack;
   before(async () => {
-    lambda = await startLambdaOnLocalStack({ invocationMs: 2_000 });
+    // A visibility timeout far beyond the tests' waits: a record reported failed must come back
+    // through the resumer's ChangeMessageVisibility, not by waiting this out.
+    lambda = await startLambdaOnLocalStack({ invocationMs: 2_000, visibilityTimeoutMs: 120_000 });
     await lambda.env.worker.stop({ graceMs: 0 });
   });
   after(() => lambda.close());
@@ -106,7 +108,7 @@ describe('Lambda resumer faults on the local stack', () => {
     assert.equal(lambda.metrics.total('TasksSucceeded'), 0);
   });
 
-  test('a re-queue that fails is redelivered by SQS and the task still completes, answered once', async () => {
+  test('a re-queue that fails is redelivered within seconds, not after the visibility timeout, and the task completes, answered once', async () => {
     const { env } = lambda;
     const arn = await env.createStateMachine(
       withLocalCluster(makeDefinition(4_000), env.stack.cluster),
@@ -117,14 +119,86 @@ describe('Lambda resumer faults on the local stack', () => {
     await waitUntil('the task is handed off', () => lambda.sentBodies.length > sentBefore);
     // The SDK retries: fail every attempt of the resumer's next re-queue.
     lambda.sqs.faults.failNext('SendMessage', { type: 'ServiceUnavailable', statusCode: 503 }, 10);
-    const execution = await env.waitForExecution(executionArn, 30_000);
+    // Well under the 120 s visibility timeout.
+    const execution = await env.waitForExecution(executionArn, 20_000);
     await lambda.stopLambdaService();
+    // Faults the re-queues did not use up must not hit the next test's sends.
+    lambda.sqs.faults.clear();
 
     assert.equal(execution.status, 'SUCCEEDED', `${execution.error}: ${execution.cause}`);
     assert.equal(JSON.parse(execution.output ?? '{}').metadata.name, 'requeue-job');
     assert.ok(lambda.batchItemFailures.length >= 1, 'a record was reported failed');
+    assert.ok(lambda.visibilityChanges.length >= 1, 'the failed record was made visible again');
+    // The harness's re-queue delay.
+    for (const change of lambda.visibilityChanges) assert.equal(change.visibilitySeconds, 1);
     const history = await env.history(executionArn);
     const answers = history.filter((event) => event.type === 'ActivitySucceeded');
     assert.equal(answers.length, 1);
+  });
+
+  test("an answer Step Functions refuses past the poller's reserve is handed off and delivered once by the resumer", async () => {
+    const { env } = lambda;
+    lambda.setInvocationMs(4_000);
+    const succeededBefore = lambda.metrics.total('TasksSucceeded');
+    const arn = await env.createStateMachine(
+      withLocalCluster(makeDefinition(100), env.stack.cluster),
+    );
+    const sentBefore = lambda.sentBodies.length;
+    const answerMessages = () =>
+      lambda.sentBodies
+        .slice(sentBefore)
+        .map(
+          (body) =>
+            JSON.parse(body) as {
+              version: number;
+              handOffCount: number;
+              answer?: { output?: string };
+            },
+        )
+        .filter((message) => message.version === 2);
+    env.stack.sfn.faults.failNext(
+      'SendTaskSuccess',
+      { type: 'ServiceUnavailable', statusCode: 503 },
+      100_000,
+    );
+    try {
+      lambda.startLambdaService();
+      const executionArn = await env.startExecution(arn, { jobName: 'answer-job' });
+      // The poller hands the answer off; a resumer, still refused, queues it again.
+      await waitUntil(
+        'the answer is re-queued by a resumer',
+        () => answerMessages().some((message) => message.handOffCount >= 2),
+        20_000,
+      );
+      const [first] = answerMessages();
+      assert.equal(
+        first?.handOffCount,
+        1,
+        "the first hand-off is the poller's answer, not the task",
+      );
+      assert.equal(
+        lambda.sentBodies.slice(sentBefore).filter((body) => JSON.parse(body).version === 1).length,
+        0,
+        'the task itself was never handed off',
+      );
+      const refused = await env.history(executionArn);
+      assert.equal(refused.filter((event) => event.type === 'ActivitySucceeded').length, 0);
+
+      env.stack.sfn.faults.clear();
+      const execution = await env.waitForExecution(executionArn, 20_000);
+      await lambda.stopLambdaService();
+
+      assert.equal(execution.status, 'SUCCEEDED', `${execution.error}: ${execution.cause}`);
+      // Exactly what the poller computed.
+      assert.equal(execution.output, first?.answer?.output);
+      assert.equal(JSON.parse(execution.output ?? '{}').metadata.name, 'answer-job');
+      const history = await env.history(executionArn);
+      assert.equal(history.filter((event) => event.type === 'ActivitySucceeded').length, 1);
+      assert.equal(lambda.metrics.total('TasksSucceeded') - succeededBefore, 1);
+    } finally {
+      env.stack.sfn.faults.clear();
+      await lambda.stopLambdaService();
+      lambda.setInvocationMs(2_000);
+    }
   });
 });

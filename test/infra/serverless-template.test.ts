@@ -263,10 +263,11 @@ describe('serverless package: CloudFormation template', () => {
       });
     });
 
-    test('SQS: send, receive and delete on the hand-off queue only', () => {
+    test('SQS: send, receive, delete and change visibility on the hand-off queue only', () => {
       const queueArn = { 'Fn::GetAtt': ['HandOffQueue', 'Arn'] };
       const sqs = statements.filter((s) => s.Action.some((a) => a.startsWith('sqs:')));
       assert.deepEqual(sqs.flatMap((s) => s.Action).sort(), [
+        'sqs:ChangeMessageVisibility',
         'sqs:DeleteMessage',
         'sqs:GetQueueAttributes',
         'sqs:ReceiveMessage',

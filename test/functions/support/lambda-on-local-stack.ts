@@ -56,6 +56,8 @@ export interface LambdaOnLocalStack {
   metrics: CapturedMetrics;
   /** Every hand-off message body sent (poller hand-offs and resumer re-queues). */
   sentBodies: string[];
+  /** Every ChangeMessageVisibility the resumer made (failed records made visible again). */
+  visibilityChanges: { receiptHandle: string; visibilitySeconds: number }[];
   invocations: { poller: number; resumer: number };
   /** Records the resumer reported as batch item failures (SQS redelivers them). */
   batchItemFailures: string[];
@@ -73,6 +75,8 @@ const sqsSecondMs = 50;
 
 export const startLambdaOnLocalStack = async (options: {
   invocationMs: number;
+  /** The hand-off queue's visibility timeout in real ms. @default twice `invocationMs` */
+  visibilityTimeoutMs?: number;
   config?: Partial<WorkerConfig>;
   stack?: Parameters<typeof startWorkerOnLocalStack>[0];
 }): Promise<LambdaOnLocalStack> => {
@@ -91,7 +95,9 @@ export const startLambdaOnLocalStack = async (options: {
       QueueName: 'handoff',
       Attributes: {
         // Longer than an invocation (in scaled seconds), as serverless.yml keeps it.
-        VisibilityTimeout: String(Math.ceil((options.invocationMs * 2) / sqsSecondMs)),
+        VisibilityTimeout: String(
+          Math.ceil((options.visibilityTimeoutMs ?? options.invocationMs * 2) / sqsSecondMs),
+        ),
         RedrivePolicy: JSON.stringify({
           deadLetterTargetArn: `arn:aws:sqs:${env.stack.region}:${env.stack.accountId}:handoff-dlq`,
           maxReceiveCount: 5,
@@ -144,10 +150,15 @@ export const startLambdaOnLocalStack = async (options: {
   });
   const sentBodies: string[] = [];
   const sqsQueue = makeSqsHandOffQueue({ client: sqsClient, queueUrl });
+  const visibilityChanges: { receiptHandle: string; visibilitySeconds: number }[] = [];
   const queue: HandOffQueue = {
     send: async (body, sendOptions) => {
       await sqsQueue.send(body, sendOptions);
       sentBodies.push(body);
+    },
+    changeVisibility: async (receiptHandle, visibilitySeconds) => {
+      await sqsQueue.changeVisibility?.(receiptHandle, visibilitySeconds);
+      visibilityChanges.push({ receiptHandle, visibilitySeconds });
     },
   };
   const metrics = new CapturedMetrics({ namespace: 'EksActivityWorker', logger });
@@ -195,6 +206,7 @@ export const startLambdaOnLocalStack = async (options: {
           Records: messages.map((message) => ({
             messageId: message.MessageId as string,
             body: message.Body as string,
+            receiptHandle: message.ReceiptHandle as string,
           })),
         },
         makeContext(),
@@ -233,6 +245,7 @@ export const startLambdaOnLocalStack = async (options: {
     queueUrl,
     metrics,
     sentBodies,
+    visibilityChanges,
     invocations,
     batchItemFailures,
     setInvocationMs: (ms) => {

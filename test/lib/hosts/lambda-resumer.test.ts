@@ -7,7 +7,7 @@ import {
   TaskAbortedError,
   type TaskContext,
 } from '../../../lib/integrations/types.ts';
-import { FakeActivityApi } from '../worker/support/fake-activity-api.ts';
+import { FakeActivityApi, makeSfnError } from '../worker/support/fake-activity-api.ts';
 import { activityArn, silentLogger, withTimeout } from '../worker/support/harness.ts';
 import { MemoryQueue, makeCountdownContext, makeScaledConfig } from './support/lambda-fakes.ts';
 
@@ -75,7 +75,7 @@ const setUp = (finishAfterMs: number | undefined, remainingMs = 1_000) => {
   const api = new FakeActivityApi();
   const queue = new MemoryQueue();
   const resumable = makeResumable(finishAfterMs);
-  const invoke = (records: { messageId: string; body: string }[]) =>
+  const invoke = (records: { messageId: string; body: string; receiptHandle?: string }[]) =>
     withTimeout(
       resumeHandedOffTasks(records, {
         config: makeScaledConfig([arn]),
@@ -183,5 +183,137 @@ describe('Lambda resumer', () => {
     const response = await invoke([{ messageId: 'm1', body: makeMessage('token-g') }]);
     assert.deepEqual(response.batchItemFailures, []);
     assert.equal(api.answers.length, 0);
+  });
+
+  test('a failed re-queue makes its record visible again after the re-queue delay, not the visibility timeout', async () => {
+    const { queue, invoke } = setUp(undefined, 800);
+    queue.failures = 1;
+    const response = await invoke([
+      { messageId: 'm1', body: makeMessage('token-h'), receiptHandle: 'receipt-1' },
+    ]);
+    assert.deepEqual(response.batchItemFailures, [{ itemIdentifier: 'm1' }]);
+    // makeScaledConfig: requeueDelaySeconds 1.
+    assert.deepEqual(queue.visibilityChanges, [
+      { receiptHandle: 'receipt-1', visibilitySeconds: 1 },
+    ]);
+  });
+
+  test('a record re-queued successfully or done keeps its visibility untouched', async () => {
+    const { queue, invoke } = setUp(undefined, 800);
+    await invoke([{ messageId: 'm1', body: makeMessage('token-i'), receiptHandle: 'receipt-1' }]);
+    assert.equal(queue.sent.length, 1);
+    assert.deepEqual(queue.visibilityChanges, []);
+  });
+
+  test('a visibility change that fails still reports the record as failed (redelivered late)', async () => {
+    const { queue, invoke } = setUp(undefined, 800);
+    queue.failures = 1;
+    queue.visibilityFailures = 1;
+    const response = await invoke([
+      { messageId: 'm1', body: makeMessage('token-j'), receiptHandle: 'receipt-1' },
+    ]);
+    assert.deepEqual(response.batchItemFailures, [{ itemIdentifier: 'm1' }]);
+  });
+
+  test('an answer Step Functions refuses until the end of the invocation is re-queued as an answer, not lost', async () => {
+    const { api, queue, resumable, invoke } = setUp(50, 800);
+    api.failNext(
+      'sendTaskSuccess',
+      ...Array.from({ length: 200 }, () => makeSfnError('ServiceUnavailable', 503)),
+    );
+    const response = await invoke([{ messageId: 'm1', body: makeMessage('token-k') }]);
+    assert.deepEqual(response.batchItemFailures, []);
+    assert.equal(api.answers.length, 0);
+    assert.equal(resumable.resumes.length, 1);
+    const [message] = queue.messages();
+    assert.equal(message?.version, 2);
+    assert.equal(message?.handOffCount, 2);
+    assert.deepEqual(message?.answer, {
+      kind: 'success',
+      output: JSON.stringify({ jobName: 'job-1', done: true }),
+    });
+  });
+
+  const makeAnswerMessage = (taskToken: string, answer: Record<string, unknown>) =>
+    JSON.stringify({
+      version: 2,
+      taskToken,
+      activityArn: arn,
+      activityName,
+      answer,
+      handOffCount: 1,
+      firstReceivedAt: new Date(Date.now() - 5_000).toISOString(),
+    });
+
+  test('a handed-off answer is delivered as it is; nothing runs again and no heartbeat is sent', async () => {
+    const { api, queue, resumable, invoke } = setUp(50);
+    const response = await invoke([
+      {
+        messageId: 'm1',
+        body: makeAnswerMessage('token-l', {
+          kind: 'failure',
+          error: 'EKS.JobFailed',
+          cause: '{}',
+        }),
+      },
+    ]);
+    assert.deepEqual(response.batchItemFailures, []);
+    assert.deepEqual(api.answers, [
+      { kind: 'failure', taskToken: 'token-l', error: 'EKS.JobFailed', cause: '{}' },
+    ]);
+    assert.equal(resumable.runs() + resumable.resumes.length, 0);
+    assert.equal(api.callsOf('sendTaskHeartbeat').length, 0);
+    assert.equal(queue.sent.length, 0);
+  });
+
+  test('a handed-off answer for a task that is gone ends its message', async () => {
+    const { api, queue, invoke } = setUp(50);
+    api.expire('token-m', 'TaskTimedOut');
+    const response = await invoke([
+      { messageId: 'm1', body: makeAnswerMessage('token-m', { kind: 'success', output: '{}' }) },
+    ]);
+    assert.deepEqual(response.batchItemFailures, []);
+    assert.equal(api.answers.length, 0);
+    assert.equal(queue.sent.length, 0);
+  });
+
+  test('a handed-off answer still refused at the end of the invocation is queued again', async () => {
+    const { api, queue, invoke } = setUp(50, 600);
+    api.failNext(
+      'sendTaskSuccess',
+      ...Array.from({ length: 200 }, () => makeSfnError('ThrottlingException', 400)),
+    );
+    const response = await invoke([
+      {
+        messageId: 'm1',
+        body: makeAnswerMessage('token-n', { kind: 'success', output: '{"a":1}' }),
+      },
+    ]);
+    assert.deepEqual(response.batchItemFailures, []);
+    assert.equal(api.answers.length, 0);
+    const [message] = queue.messages();
+    assert.equal(message?.version, 2);
+    assert.equal(message?.handOffCount, 2);
+    assert.deepEqual(message?.answer, { kind: 'success', output: '{"a":1}' });
+  });
+
+  test('a handed-off answer whose re-queue fails is redelivered soon', async () => {
+    const { api, queue, invoke } = setUp(50, 600);
+    api.failNext(
+      'sendTaskSuccess',
+      ...Array.from({ length: 200 }, () => makeSfnError('ServiceUnavailable', 503)),
+    );
+    queue.failures = 1;
+    const response = await invoke([
+      {
+        messageId: 'm1',
+        body: makeAnswerMessage('token-o', { kind: 'success', output: '{}' }),
+        receiptHandle: 'receipt-o',
+      },
+    ]);
+    assert.deepEqual(response.batchItemFailures, [{ itemIdentifier: 'm1' }]);
+    assert.deepEqual(queue.visibilityChanges, [
+      { receiptHandle: 'receipt-o', visibilitySeconds: 1 },
+    ]);
   });
 });

@@ -14,7 +14,9 @@ export const makeCountdownContext = (remainingMs: number) => {
 /** A queue that keeps what it was sent, or fails the next sends when told to. */
 export class MemoryQueue implements HandOffQueue {
   readonly sent: { body: string; delaySeconds: number }[] = [];
+  readonly visibilityChanges: { receiptHandle: string; visibilitySeconds: number }[] = [];
   failures = 0;
+  visibilityFailures = 0;
 
   async send(body: string, options: { delaySeconds: number }): Promise<void> {
     await Promise.resolve();
@@ -23,6 +25,15 @@ export class MemoryQueue implements HandOffQueue {
       throw Object.assign(new Error('queue unavailable (fake)'), { name: 'ServiceUnavailable' });
     }
     this.sent.push({ body, delaySeconds: options.delaySeconds });
+  }
+
+  async changeVisibility(receiptHandle: string, visibilitySeconds: number): Promise<void> {
+    await Promise.resolve();
+    if (this.visibilityFailures > 0) {
+      this.visibilityFailures -= 1;
+      throw Object.assign(new Error('queue unavailable (fake)'), { name: 'ServiceUnavailable' });
+    }
+    this.visibilityChanges.push({ receiptHandle, visibilitySeconds });
   }
 
   /** The messages sent so far, parsed. */
