@@ -224,8 +224,11 @@ const specs: { readonly [K in keyof WorkerConfig]: VariableSpec<WorkerConfig[K]>
   },
   jobPollIntervalMs: {
     env: 'EKS_WORKER_JOB_POLL_INTERVAL_MS',
-    defaultValue: () => 5_000,
-    defaultText: '5000',
+    // The watch notices completion within a second; this read only guards against a watch that is
+    // silently stuck, so once a minute (the native integration's cost) is enough. Shorter
+    // intervals multiply API server load by the number of waiting Jobs.
+    defaultValue: () => 60_000,
+    defaultText: '60000',
     meaning: 'While a Job is watched, it is also read this often (a fallback for a stuck watch).',
     parse: parseInteger,
     check: checkRange(100, 300_000),

@@ -31,7 +31,7 @@ describe('configuration', () => {
     assert.equal(config.tokenRefreshMs, 600_000);
     assert.equal(config.logLevel, 'INFO');
     assert.equal(config.region, 'us-east-1');
-    assert.equal(config.jobPollIntervalMs, 5_000);
+    assert.equal(config.jobPollIntervalMs, 60_000);
     assert.equal(config.controlPlanePollIntervalMs, 10_000);
     assert.ok(config.workerName.length >= 1 && config.workerName.length <= 80);
   });

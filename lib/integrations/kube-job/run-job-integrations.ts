@@ -22,7 +22,7 @@ export const stepFunctionsMaxOutputBytes = 262_144;
 export type OpenJobApi = (coordinates: ClusterCoordinates, signal: AbortSignal) => Promise<JobApi>;
 
 export interface RunJobOptions {
-  /** The fallback GET while waiting, in case the watch is silently stuck. @default 5000 */
+  /** The fallback GET while waiting, in case the watch is silently stuck. @default 60000 (the watch is the fast path) */
   pollIntervalMs?: number;
   /**
    * Delete the Job (propagationPolicy Background) when Step Functions no longer wants the result
@@ -68,7 +68,7 @@ const isAbandoned = (signal: AbortSignal): boolean =>
 
 /** The two runJob integrations, in the order `[eks-runJob, eks-runJob-sync]`. */
 export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integration] => {
-  const pollIntervalMs = deps.pollIntervalMs ?? 5000;
+  const pollIntervalMs = deps.pollIntervalMs ?? 60_000;
   const maxOutputBytes = deps.maxOutputBytes ?? stepFunctionsMaxOutputBytes;
   const cleanupTimeoutMs = deps.cleanupTimeoutMs ?? 10_000;
   const openJobApi = 'openJobApi' in deps ? deps.openJobApi : makeJobApiOpener(deps.connect);
