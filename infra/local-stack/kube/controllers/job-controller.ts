@@ -245,6 +245,20 @@ export class JobController {
       }
     }
 
+    // A finishing Job has no active pods; its conditions are written in two steps (the target
+    // condition first, Complete/Failed once pods have terminated), as current Kubernetes does.
+    const writeFinishedStatus = (completionTime?: string) =>
+      this.#writeStatus(namespace, name, uid, {
+        conditions: nextConditions,
+        active: 0,
+        ready: 0,
+        terminating,
+        succeeded,
+        failed,
+        startTime,
+        ...(completionTime === undefined ? {} : { completionTime }),
+      });
+
     if (failure || failureTarget) {
       // Active pods of a failed Job are deleted and, being unfinished, count as failed.
       for (const pod of activePods) {
@@ -270,15 +284,7 @@ export class JobController {
             now,
           ),
         );
-        this.#writeStatus(namespace, name, uid, {
-          conditions: nextConditions,
-          active: 0,
-          ready: 0,
-          terminating,
-          succeeded,
-          failed,
-          startTime,
-        });
+        writeFinishedStatus();
       }
       const target = failure ?? failureTarget;
       if (terminating === 0 && target) {
@@ -287,15 +293,7 @@ export class JobController {
           makeJobCondition(JobConditionType.Failed, 'True', target.reason, target.message, now),
         );
       }
-      this.#writeStatus(namespace, name, uid, {
-        conditions: nextConditions,
-        active: 0,
-        ready: 0,
-        terminating,
-        succeeded,
-        failed,
-        startTime,
-      });
+      writeFinishedStatus();
       return;
     }
 
@@ -315,15 +313,7 @@ export class JobController {
             now,
           ),
         );
-        this.#writeStatus(namespace, name, uid, {
-          conditions: nextConditions,
-          active: 0,
-          ready: 0,
-          terminating,
-          succeeded,
-          failed,
-          startTime,
-        });
+        writeFinishedStatus();
       }
       let completionTime: string | undefined;
       if (terminating === 0) {
@@ -339,16 +329,7 @@ export class JobController {
         );
         completionTime = now;
       }
-      this.#writeStatus(namespace, name, uid, {
-        conditions: nextConditions,
-        active: 0,
-        ready: 0,
-        terminating,
-        succeeded,
-        failed,
-        startTime,
-        completionTime,
-      });
+      writeFinishedStatus(completionTime);
       return;
     }
 
