@@ -4,7 +4,7 @@
  * EKS kubeconfig does (`aws eks get-token`). Runs until Ctrl-C.
  *
  * Ports: LOCAL_STACK_SFN_PORT (default 8701), LOCAL_STACK_EKS_PORT (8702), LOCAL_STACK_KUBE_PORT
- * (8703); LOCAL_STACK_EXECUTION=local runs containers' commands as host processes (loopback demo).
+ * (8703), LOCAL_STACK_SQS_PORT (8704); LOCAL_STACK_EXECUTION=local runs containers' commands as host processes (loopback demo).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -73,6 +73,7 @@ async function main(): Promise<void> {
       sfn: portFromEnv('LOCAL_STACK_SFN_PORT', 8701),
       eks: portFromEnv('LOCAL_STACK_EKS_PORT', 8702),
       kube: portFromEnv('LOCAL_STACK_KUBE_PORT', 8703),
+      sqs: portFromEnv('LOCAL_STACK_SQS_PORT', 8704),
     },
     kube: { execution },
   });
@@ -91,6 +92,7 @@ Endpoint        ${stack.cluster.endpoint}
 CA (base64)     ${stack.cluster.caData.slice(0, 40)}... (full value: DescribeCluster)
 Step Functions  ${stack.sfn.endpoint}
 EKS             ${stack.eks.endpoint}
+SQS             ${stack.sqs.endpoint}
 Activity ARNs   ${stack.activityArn('<name>')}
 
 Point the AWS SDK, the AWS CLI and the worker at it (test credentials, not secrets):

@@ -17,12 +17,13 @@ import {
   type StepFunctionsOptions,
   startStepFunctions,
 } from './sfn/server.ts';
+import { type LocalSqs, startSqs } from './sqs/server.ts';
 
 export interface LocalStackOptions {
   /** The cluster that exists from the start. @default 'local-cluster' */
   clusterName?: string;
   /** Ports; 0 picks free ones (tests). @default 0 for each */
-  ports?: { sfn?: number; eks?: number; kube?: number };
+  ports?: { sfn?: number; eks?: number; kube?: number; sqs?: number };
   /** Options for every Kubernetes cluster of the stack (execution mode, pod timings, ...). */
   kube?: Omit<LocalKubeClusterOptions, 'clusterName' | 'port'>;
   /** Status durations of the EKS control plane. */
@@ -38,6 +39,8 @@ export interface LocalStack {
   credentials: { accessKeyId: string; secretAccessKey: string };
   sfn: LocalStepFunctions;
   eks: EksControlPlane;
+  /** SQS, for the hand-off queue of the Lambda functions and of a stopping process. */
+  sqs: LocalSqs;
   /** The cluster that exists from the start. */
   cluster: LocalKubeCluster;
   /** Every running cluster by name, including those created through `CreateCluster`. */
@@ -46,7 +49,7 @@ export interface LocalStack {
   activityArn(name: string): string;
   /**
    * The environment that points the AWS SDK, the AWS CLI and the worker at this stack
-   * (`AWS_ENDPOINT_URL_SFN`, `AWS_ENDPOINT_URL_EKS`, region and the admin's keys).
+   * (`AWS_ENDPOINT_URL_SFN`, `_EKS`, `_SQS`, region and the admin's keys).
    */
   awsEnvironment(): Record<string, string>;
   close(): Promise<void>;
@@ -90,6 +93,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     },
   });
   const sfn = await startStepFunctions({ ...options.sfn, port: options.ports?.sfn ?? 0 });
+  const sqs = await startSqs({
+    port: options.ports?.sqs ?? 0,
+    region: localRegion,
+    accountId: localAccountId,
+  });
   const { accessKeyId, secretAccessKey } = localIdentities.admin;
 
   return {
@@ -98,6 +106,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     credentials: { accessKeyId, secretAccessKey },
     sfn,
     eks,
+    sqs,
     cluster,
     clusters,
     activityArn: (name) => `arn:aws:states:${localRegion}:${localAccountId}:activity:${name}`,
@@ -108,10 +117,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_SECRET_ACCESS_KEY: secretAccessKey,
       AWS_ENDPOINT_URL_SFN: sfn.endpoint,
       AWS_ENDPOINT_URL_EKS: eks.endpoint,
+      AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     }),
     close: async () => {
       // Step Functions first, so no held poll outlives the clusters a worker would call.
       await sfn.close();
+      await sqs.close();
       await eks.close();
       await Promise.all([...clusters.values()].map((c) => c.close()));
       clusters.clear();
