@@ -59,8 +59,8 @@ const preview = (output: unknown, maxChars = 1_200): string => {
   return text.length > maxChars ? `${text.slice(0, maxChars)}\n…` : text;
 };
 
-export async function runDemo(): Promise<boolean> {
-  console.log('Starting the local stack and the worker…');
+export async function runDemo(print: (line: string) => void = console.log): Promise<boolean> {
+  print('Starting the local stack and the worker…');
   const env = await startWorkerOnLocalStack({
     stack: { kube: { execution: 'local' } },
     logLevel: 'WARN',
@@ -91,17 +91,17 @@ export async function runDemo(): Promise<boolean> {
         },
       );
       const seconds = ((Date.now() - startedMs) / 1000).toFixed(1);
-      console.log(`\n=== ${file}: ${execution.status} in ${seconds} s`);
+      print(`\n=== ${file}: ${execution.status} in ${seconds} s`);
       if (execution.status === 'SUCCEEDED') {
-        console.log(preview(JSON.parse(execution.output ?? 'null')));
+        print(preview(JSON.parse(execution.output ?? 'null')));
       } else {
         allSucceeded = false;
-        console.log(`error: ${execution.error}\ncause: ${execution.cause}`);
+        print(`error: ${execution.error}\ncause: ${execution.cause}`);
       }
     }
   } finally {
     await env.close();
   }
-  console.log(allSucceeded ? '\nAll ten workflows succeeded.' : '\nSome workflows failed.');
+  print(allSucceeded ? '\nAll ten workflows succeeded.' : '\nSome workflows failed.');
   return allSucceeded;
 }
