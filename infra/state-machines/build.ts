@@ -16,6 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   activitySuffixForNativeResource,
+  mapStates,
   toActivityDefinition,
 } from '../../lib/integrations/native-resources.ts';
 
@@ -41,33 +42,18 @@ interface Machine {
   [key: string]: unknown;
 }
 
-const addSyncHeartbeats = (machine: Machine): Machine => {
-  const states = Object.fromEntries(
-    Object.entries(machine.States ?? {}).map(([name, state]) => {
-      const next: Record<string, unknown> = { ...state };
-      const suffix =
-        typeof state.Resource === 'string'
-          ? activitySuffixForNativeResource(state.Resource)
-          : undefined;
-      if (
-        suffix?.endsWith('-sync') &&
-        next.HeartbeatSeconds === undefined &&
-        next.HeartbeatSecondsPath === undefined
-      ) {
-        next.HeartbeatSeconds = syncHeartbeatSeconds;
-      }
-      if (Array.isArray(state.Branches)) {
-        next.Branches = (state.Branches as Machine[]).map(addSyncHeartbeats);
-      }
-      for (const key of ['Iterator', 'ItemProcessor'] as const) {
-        const inner = state[key];
-        if (inner && typeof inner === 'object') next[key] = addSyncHeartbeats(inner as Machine);
-      }
-      return [name, next];
-    }),
-  );
-  return { ...machine, States: states };
-};
+const addSyncHeartbeats = (machine: Machine): Machine =>
+  mapStates(machine, (state) => {
+    const suffix =
+      typeof state.Resource === 'string'
+        ? activitySuffixForNativeResource(state.Resource)
+        : undefined;
+    const wantsHeartbeat =
+      suffix?.endsWith('-sync') &&
+      state.HeartbeatSeconds === undefined &&
+      state.HeartbeatSecondsPath === undefined;
+    return wantsHeartbeat ? { ...state, HeartbeatSeconds: syncHeartbeatSeconds } : state;
+  });
 
 /**
  * One native definition rewritten for the activities: native EKS resources become placeholders

@@ -38,24 +38,21 @@ interface StatesContainer {
   [key: string]: unknown;
 }
 
+type State = StatesContainer['States'] extends Record<string, infer S> | undefined ? S : never;
+
 /**
- * Returns a copy of an Amazon States Language definition whose native EKS Task resources point at
- * activities instead (`activityArnFor(suffix)`), walking into Parallel branches and Map iterators.
- * Everything else (Parameters, ResultPath, Retry, Catch, ...) is kept as it is.
+ * Returns a copy of an Amazon States Language definition with `change` applied to every state,
+ * walking into Parallel branches and Map iterators/processors (`change` sees each state before its
+ * nested states are rewritten, and returns the replacement).
  */
-export const toActivityDefinition = <T extends StatesContainer>(
+export const mapStates = <T extends StatesContainer>(
   definition: T,
-  activityArnFor: (activitySuffix: string) => string,
+  change: (state: State) => State,
 ): T => {
   const rewrite = (container: StatesContainer): StatesContainer => {
     const states = Object.fromEntries(
       Object.entries(container.States ?? {}).map(([name, state]) => {
-        const next: Record<string, unknown> = { ...state };
-        const suffix =
-          state.Type === 'Task' && typeof state.Resource === 'string'
-            ? activitySuffixForNativeResource(state.Resource)
-            : undefined;
-        if (suffix) next.Resource = activityArnFor(suffix);
+        const next: Record<string, unknown> = { ...change(state) };
         if (Array.isArray(state.Branches)) {
           next.Branches = state.Branches.map((branch: StatesContainer) => rewrite(branch));
         }
@@ -63,10 +60,26 @@ export const toActivityDefinition = <T extends StatesContainer>(
           const inner = state[key] as StatesContainer | undefined;
           if (inner && typeof inner === 'object') next[key] = rewrite(inner);
         }
-        return [name, next];
+        return [name, next as State];
       }),
     );
     return { ...container, States: states };
   };
   return rewrite(definition) as T;
 };
+
+/**
+ * Returns a copy of a definition whose native EKS Task resources point at activities instead
+ * (`activityArnFor(suffix)`). Everything else (Parameters, ResultPath, Retry, Catch, ...) is kept.
+ */
+export const toActivityDefinition = <T extends StatesContainer>(
+  definition: T,
+  activityArnFor: (activitySuffix: string) => string,
+): T =>
+  mapStates(definition, (state) => {
+    const suffix =
+      state.Type === 'Task' && typeof state.Resource === 'string'
+        ? activitySuffixForNativeResource(state.Resource)
+        : undefined;
+    return suffix ? { ...state, Resource: activityArnFor(suffix) } : state;
+  });
