@@ -9,7 +9,7 @@ import {
   outcomeTagKey,
   startEksControlPlane,
 } from '../../../infra/local-stack/eks/server.ts';
-import { localIdentities, localRegion } from '../../../infra/local-stack/identities.ts';
+import { adminCliEnv } from '../../support/local-aws.ts';
 import { clusterRoleArn, makeEksClient, subnetIds } from './support/eks-client.ts';
 
 const awsCli = '.tools/bin/aws';
@@ -39,16 +39,7 @@ describe('the AWS CLI against the local EKS control plane', {
       ['eks', ...args, '--endpoint-url', controlPlane.endpoint, '--output', 'json'],
       {
         timeout: cliTimeoutMs,
-        env: {
-          PATH: process.env.PATH,
-          AWS_ACCESS_KEY_ID: localIdentities.admin.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: localIdentities.admin.secretAccessKey,
-          AWS_DEFAULT_REGION: localRegion,
-          AWS_EC2_METADATA_DISABLED: 'true',
-          AWS_CONFIG_FILE: '/dev/null',
-          AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-          AWS_PAGER: '',
-        },
+        env: adminCliEnv(),
       },
     );
     return stdout.trim() === '' ? undefined : JSON.parse(stdout);

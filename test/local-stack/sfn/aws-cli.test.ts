@@ -3,8 +3,8 @@ import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { localIdentities } from '../../../infra/local-stack/identities.ts';
 import type { LocalStepFunctions } from '../../../infra/local-stack/sfn/server.ts';
+import { adminCliEnv } from '../../support/local-aws.ts';
 import {
   repoRoot,
   roleArn,
@@ -33,16 +33,7 @@ describe('local Step Functions: the AWS CLI drives a whole execution', {
       ['stepfunctions', ...args, '--endpoint-url', sfn.endpoint, '--output', 'json'],
       {
         timeout: 30_000,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: process.env.HOME ?? '/tmp',
-          AWS_ACCESS_KEY_ID: localIdentities.admin.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: localIdentities.admin.secretAccessKey,
-          AWS_DEFAULT_REGION: 'us-east-1',
-          AWS_CONFIG_FILE: '/dev/null',
-          AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-          AWS_PAGER: '',
-        },
+        env: adminCliEnv(),
       },
     );
     return stdout.trim() === '' ? {} : (JSON.parse(stdout) as Record<string, unknown>);

@@ -9,12 +9,13 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { localAccountId, localIdentities } from '../../../infra/local-stack/identities.ts';
+import { localAccountId } from '../../../infra/local-stack/identities.ts';
 import {
   type LocalStepFunctions,
   type StepFunctionsOptions,
   startStepFunctions,
 } from '../../../infra/local-stack/sfn/server.ts';
+import { adminSdkConfig } from '../../support/local-aws.ts';
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 export const roleArn = `arn:aws:iam::${localAccountId}:role/local-sfn`;
@@ -27,16 +28,7 @@ export const startTestStepFunctions = (
 ): Promise<LocalStepFunctions> => startStepFunctions({ longPollHoldMs: testHoldMs, ...options });
 
 /** The real SDK client, signing as the admin identity; no retries so errors surface as sent. */
-export const makeClient = (endpoint: string): SFNClient =>
-  new SFNClient({
-    endpoint,
-    region: 'us-east-1',
-    maxAttempts: 1,
-    credentials: {
-      accessKeyId: localIdentities.admin.accessKeyId,
-      secretAccessKey: localIdentities.admin.secretAccessKey,
-    },
-  });
+export const makeClient = (endpoint: string): SFNClient => new SFNClient(adminSdkConfig(endpoint));
 
 let sequence = 0;
 /** Names unique within a test run, so tests sharing a server never collide. */

@@ -4,9 +4,9 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { localIdentities } from '../../../infra/local-stack/identities.ts';
 import { md5Hex } from '../../../infra/local-stack/sqs/md5.ts';
 import type { LocalSqs } from '../../../infra/local-stack/sqs/server.ts';
+import { adminCliEnv } from '../../support/local-aws.ts';
 import { startTestSqs, uniqueName } from './support.ts';
 
 const run = promisify(execFile);
@@ -25,14 +25,7 @@ describe('local SQS: the AWS CLI (query protocol)', {
   });
 
   const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '/tmp',
-    AWS_ACCESS_KEY_ID: localIdentities.admin.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: localIdentities.admin.secretAccessKey,
-    AWS_DEFAULT_REGION: 'us-east-1',
-    AWS_CONFIG_FILE: '/dev/null',
-    AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
-    AWS_PAGER: '',
+    ...adminCliEnv(),
     AWS_MAX_ATTEMPTS: '1',
   };
   const aws = async (...args: string[]): Promise<Record<string, unknown>> => {

@@ -1,6 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { localIdentities } from '../../../infra/local-stack/identities.ts';
 import { type LocalSqs, type SqsOptions, startSqs } from '../../../infra/local-stack/sqs/server.ts';
+import { adminSdkConfig } from '../../support/local-aws.ts';
 
 /** One SQS second lasts this long in tests, so delays and visibility expiry take milliseconds. */
 export const testSecondMs = 100;
@@ -9,16 +9,7 @@ export const startTestSqs = (options: SqsOptions = {}): Promise<LocalSqs> =>
   startSqs({ secondMs: testSecondMs, ...options });
 
 /** The real SDK client, signing as the admin identity; no retries so errors surface as sent. */
-export const makeClient = (endpoint: string): SQSClient =>
-  new SQSClient({
-    endpoint,
-    region: 'us-east-1',
-    maxAttempts: 1,
-    credentials: {
-      accessKeyId: localIdentities.admin.accessKeyId,
-      secretAccessKey: localIdentities.admin.secretAccessKey,
-    },
-  });
+export const makeClient = (endpoint: string): SQSClient => new SQSClient(adminSdkConfig(endpoint));
 
 let sequence = 0;
 /** Queue names unique within a test run, so tests sharing a server never collide. */
