@@ -191,10 +191,12 @@ describe('workflows through the worker', () => {
         ),
       ),
     );
-    // 15 pollers (up to 2 polls a second each) and 5 tasks' heartbeats and answers share 25
-    // requests a second, so some calls are refused with ThrottlingException; on top of that the
-    // first polls, answers and heartbeats are refused outright. Every call must be retried.
-    env.stack.sfn.throttling.enable({ burst: 10, refillPerSecond: 25 });
+    // A shared token bucket that 15 pollers (up to 2 polls a second each) and 5 tasks' heartbeats
+    // and answers exhaust in bursts, plus polls, answers and heartbeats refused outright: every
+    // kind of call must be retried. The refill stays above the pollers' steady demand, so the test
+    // shows recovery rather than measuring starvation under a saturated bucket (which made it
+    // take minutes at random: backoff grows to 20 s between answer attempts).
+    env.stack.sfn.throttling.enable({ burst: 10, refillPerSecond: 60 });
     const throttled = { type: 'ThrottlingException', message: 'Rate exceeded', statusCode: 400 };
     env.stack.sfn.faults.failNext('GetActivityTask', throttled, 5);
     env.stack.sfn.faults.failNext('SendTaskSuccess', throttled, 3);
