@@ -50,6 +50,8 @@ export interface WorkerConfig {
   readonly handOffReserveMs: number;
   /** Seconds a re-queued task waits in the hand-off queue before a resumer re-checks it. */
   readonly requeueDelaySeconds: number;
+  /** The deployment stage (`prod`, `dev`), a dimension of every metric; absent: no such dimension. */
+  readonly stage: string | undefined;
 }
 
 /** Raised by {@link loadConfig}, listing every problem found (not just the first). */
@@ -296,6 +298,19 @@ const specs: { readonly [K in keyof WorkerConfig]: VariableSpec<WorkerConfig[K]>
       'SQS DelaySeconds of a re-queued task; HeartbeatSeconds must exceed it plus the batching window.',
     parse: parseInteger,
     check: checkRange(0, 900),
+  },
+  stage: {
+    env: 'EKS_WORKER_STAGE',
+    defaultValue: () => undefined,
+    defaultText: '(none; Lambda: the stage)',
+    meaning:
+      'Deployment stage, the `stage` dimension of every metric, so the metrics of dev and prod stay apart.',
+    parse: (raw) => ok(raw.trim()),
+    // CloudWatch dimension values: 1 to 1,024 characters; a stage name is far shorter.
+    check: (stage) =>
+      stage === undefined || (stage.length >= 1 && stage.length <= 128)
+        ? undefined
+        : 'must be 1 to 128 characters',
   },
 };
 
