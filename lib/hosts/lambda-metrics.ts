@@ -34,6 +34,12 @@ export const MetricName = {
   HandOffs: 'HandOffs',
   HeartbeatFailures: 'HeartbeatFailures',
   TimeToCompletion: 'TimeToCompletion',
+  /** Answers queued for the resumer because Step Functions kept refusing them (throttling, 5xx). */
+  AnswersHandedOff: 'AnswersHandedOff',
+  /** Handed-off answers the resumer delivered (or found their task gone). */
+  HandedOffAnswersDelivered: 'HandedOffAnswersDelivered',
+  /** Answers never delivered: refused permanently or retries ran out; the execution waits. */
+  AnswersLost: 'AnswersLost',
 } as const;
 
 /**
@@ -77,5 +83,13 @@ export const makeMetricsObserver = (metrics: Metrics): TaskObserver => ({
   },
   heartbeatFailed: () => {
     metrics.addMetric(MetricName.HeartbeatFailures, MetricUnit.Count, 1);
+  },
+  answerEnded: ({ result, handedOffAnswer }) => {
+    if (result === 'gave-up') metrics.addMetric(MetricName.AnswersLost, MetricUnit.Count, 1);
+    else if (result === 'handed-off') {
+      metrics.addMetric(MetricName.AnswersHandedOff, MetricUnit.Count, 1);
+    } else if (handedOffAnswer) {
+      metrics.addMetric(MetricName.HandedOffAnswersDelivered, MetricUnit.Count, 1);
+    }
   },
 });

@@ -298,7 +298,7 @@ const deliverHandedOffAnswer = async (
     firstReceivedAtMs: Date.parse(message.firstReceivedAt),
   };
   logger.info('Delivering a handed-off answer', { answer: outcome.kind });
-  await sendAnswer(outcome, {
+  const result = await sendAnswer(outcome, {
     activityApi: options.activityApi,
     taskToken: message.taskToken,
     // The work window bounds the retries (the hand-off signal), not the reserve: the invocation
@@ -314,6 +314,15 @@ const deliverHandedOffAnswer = async (
       handOffAnswer: (answer) => requeue(task, progress, answer),
     },
   });
+  try {
+    options.observer?.answerEnded?.({
+      activityName: message.activityName,
+      result,
+      handedOffAnswer: true,
+    });
+  } catch (error) {
+    logger.warn('Task observer failed', { errorName: readErrorName(error) });
+  }
   return requeueFailed ? 'retry-soon' : 'done';
 };
 

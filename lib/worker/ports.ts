@@ -120,4 +120,15 @@ export interface TaskObserver {
   taskStarted?(event: { activityName: string; integration: string; resumed: boolean }): void;
   taskEnded?(event: TaskEndEvent): void;
   heartbeatFailed?(event: { activityName: string; errorName: string }): void;
+  /** How delivering an answer ended (`AnswerResult` of `answer.ts`), for any task's answer. */
+  answerEnded?(event: AnswerEndEvent): void;
+}
+
+/** How an answer's delivery ended. */
+export interface AnswerEndEvent {
+  readonly activityName: string;
+  /** `delivered`, `task-gone`, `gave-up` (lost: the execution waits for its timeout), `handed-off`. */
+  readonly result: 'delivered' | 'task-gone' | 'gave-up' | 'handed-off';
+  /** Whether this was an answer handed off earlier, delivered by the resumer. */
+  readonly handedOffAnswer: boolean;
 }

@@ -163,7 +163,7 @@ export const runTask = async (
       break;
     default: {
       const handOffAnswer = env.handOffAnswer ?? readAnswerHandOff(env.handOff);
-      await sendAnswer(outcome, {
+      const result = await sendAnswer(outcome, {
         activityApi: env.activityApi,
         taskToken: task.taskToken,
         retry: env.answerRetry,
@@ -181,6 +181,13 @@ export const runTask = async (
               },
             }),
       });
+      notify(logger, () =>
+        env.observer?.answerEnded?.({
+          activityName: activity.activityName,
+          result,
+          handedOffAnswer: false,
+        }),
+      );
     }
   }
   return outcome;
