@@ -31,6 +31,7 @@ import {
   parseQueuedMessage,
   type QueuedMessage,
   readHandedOffAnswer,
+  readPoll,
   toResumableTask,
 } from '../worker/hand-off-message.ts';
 import {
@@ -153,12 +154,15 @@ const resumeRecord = async (
     return 'retry';
   }
   const integration = resolveIntegration(message.activityName, options.integrations);
+  const { poll } = readPoll(message);
   const logger = options.logger.createChild({
     persistentKeys: {
       activity: message.activityName,
       taskId: makeTaskId(message.taskToken),
       messageId: record.messageId,
       handOffCount: message.handOffCount,
+      // The execution history's ActivityStarted shows it: search the logs for it.
+      ...(poll === undefined ? {} : { workerName: poll.workerName }),
     },
   });
   if (integration === undefined) {
@@ -292,6 +296,8 @@ const deliverHandedOffAnswer = async (
     activityName: message.activityName,
     taskToken: message.taskToken,
     input: '',
+    // A re-queued answer keeps naming the poll that received its task.
+    ...readPoll(message),
   };
   const progress = {
     handOffCount: message.handOffCount,
@@ -307,7 +313,11 @@ const deliverHandedOffAnswer = async (
     clock,
     random: options.random ?? Math.random,
     logger: options.logger.createChild({
-      persistentKeys: { messageId: record.messageId, taskId: makeTaskId(message.taskToken) },
+      persistentKeys: {
+        messageId: record.messageId,
+        taskId: makeTaskId(message.taskToken),
+        ...(task.poll === undefined ? {} : { workerName: task.poll.workerName }),
+      },
     }),
     handOff: {
       signal: graceEndedSignal,

@@ -5,6 +5,7 @@
  */
 
 import type { Checkpoint } from '../integrations/types.ts';
+import type { PollWorkerName } from './poll-worker-name.ts';
 
 /** What GetActivityTask returned: both fields absent when the long poll ended without a task. */
 export interface PolledTask {
@@ -75,6 +76,8 @@ export interface ReceivedTask {
   readonly taskToken: string;
   /** The raw input string exactly as GetActivityTask returned it. */
   readonly input: string;
+  /** The workerName (and its poll id) the poll that returned the task sent; in the history. */
+  readonly poll?: PollWorkerName;
 }
 
 /**

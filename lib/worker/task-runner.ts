@@ -106,6 +106,8 @@ export const runTask = async (
       activity: activity.activityName,
       integration: activity.integration.activitySuffix,
       taskId,
+      // The execution history's ActivityStarted shows this: search the logs for it.
+      ...(task.poll === undefined ? {} : { workerName: task.poll.workerName }),
     },
   });
   const startedAtMs = env.clock.now();
@@ -240,6 +242,7 @@ const runIntegration = async (
     activityName: activity.activityName,
     cleanupOnAbandon: env.cleanupOnAbandon,
     taskId,
+    ...(task.poll === undefined ? {} : { poll: task.poll }),
     checkpoint: (checkpoint) => {
       state.checkpoint = checkpoint;
     },

@@ -11,6 +11,7 @@ import type { Integration } from '../../lib/integrations/types.ts';
 import { makeCountdownContext, makeScaledConfig } from '../lib/hosts/support/lambda-fakes.ts';
 import { FakeActivityApi } from '../lib/worker/support/fake-activity-api.ts';
 import { activityArn, withTimeout } from '../lib/worker/support/harness.ts';
+import { type JsonLine, withCapturedStdoutJson } from '../support/capture-stdout.ts';
 
 const arn = activityArn('obs-eks-call');
 const integration: Integration = {
@@ -21,33 +22,7 @@ const integration: Integration = {
   },
 };
 
-type Line = Record<string, unknown>;
-
-/** Runs `body` with stdout's JSON lines captured (EMF documents and log lines alike). */
-const captureStdout = async (body: () => Promise<void>): Promise<Line[]> => {
-  const lines: Line[] = [];
-  const write = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-    const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    let captured = false;
-    for (const part of text.split('\n')) {
-      if (!part.startsWith('{')) continue;
-      try {
-        lines.push(JSON.parse(part) as Line);
-        captured = true;
-      } catch {
-        // not one of ours
-      }
-    }
-    return captured ? true : write(chunk, ...rest);
-  }) as typeof process.stdout.write;
-  try {
-    await body();
-  } finally {
-    process.stdout.write = write;
-  }
-  return lines;
-};
+type Line = JsonLine;
 
 const lambdaContext = (requestId: string) => ({
   ...makeCountdownContext(1_200),
@@ -94,12 +69,12 @@ describe('Lambda observability: stage dimension, cold start, request id in log l
     }));
     api.enqueue(arn, { fail: false });
     api.enqueue(arn, { fail: true });
-    first = await captureStdout(() =>
-      withTimeout(handler({}, lambdaContext('req-1') as never), 5_000).then(() => undefined),
+    first = await withCapturedStdoutJson(() =>
+      withTimeout(handler({}, lambdaContext('req-1') as never), 5_000),
     );
     api.enqueue(arn, { fail: false });
-    second = await captureStdout(() =>
-      withTimeout(handler({}, lambdaContext('req-2') as never), 5_000).then(() => undefined),
+    second = await withCapturedStdoutJson(() =>
+      withTimeout(handler({}, lambdaContext('req-2') as never), 5_000),
     );
   });
 
