@@ -54,6 +54,16 @@ const makeAlarm =
     },
   });
 
+/**
+ * Every log line of one task, in order: paste the workerName of the execution history's
+ * ActivityStarted event over the placeholder.
+ */
+const taskLogsQuery = [
+  'fields @timestamp, level, message, activity, taskId, errorName, function_request_id',
+  '| filter workerName = "PASTE-ActivityStarted-workerName"',
+  '| sort @timestamp asc',
+].join('\n');
+
 /** Everything serverless.yml needs, for one stage. */
 const describeMonitoring = ({ stage, pickupAlarmSeconds, alarmTopicArn = '' }) => {
   const prefix = `${service}-${stage}`;
@@ -141,6 +151,17 @@ const describeMonitoring = ({ stage, pickupAlarmSeconds, alarmTopicArn = '' }) =
       periodSeconds: 60,
     });
   }
+
+  // Logs Insights, saved: from an execution's ActivityStarted workerName to the task's log lines
+  // in both functions' log groups (the poller's and, after a hand-off, the resumer's).
+  resources.TaskLogsQuery = {
+    Type: 'AWS::Logs::QueryDefinition',
+    Properties: {
+      Name: `${prefix}/task-log-lines-by-worker-name`,
+      LogGroupNames: [{ Ref: 'PollerLogGroup' }, { Ref: 'ResumerLogGroup' }],
+      QueryString: taskLogsQuery,
+    },
+  };
 
   resources.Dashboard = {
     Type: 'AWS::CloudWatch::Dashboard',
@@ -341,3 +362,4 @@ module.exports = async ({ resolveVariable }) => {
 };
 module.exports.describeMonitoring = describeMonitoring;
 module.exports.handOffBacklogSeconds = handOffBacklogSeconds;
+module.exports.taskLogsQuery = taskLogsQuery;

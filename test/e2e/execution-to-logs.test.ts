@@ -4,6 +4,7 @@
  * log line of that task carries it, and the Job the task created is annotated and labelled with it.
  */
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
 import {
   startWorkerOnLocalStack,
@@ -14,6 +15,12 @@ import {
   workerNameAnnotation,
 } from '../../lib/integrations/kube-job/mark-job-with-task.ts';
 import { captureStdoutJson, type JsonLine } from '../support/capture-stdout.ts';
+
+const { taskLogsQuery } = createRequire(import.meta.url)(
+  '../../infra/serverless/monitoring.cjs',
+) as { taskLogsQuery: string };
+/** The field the stack's saved Logs Insights query filters on. */
+const queryField = /\| filter (\w+) = "/.exec(taskLogsQuery)?.[1] ?? '';
 
 const jobsType = { group: 'batch', version: 'v1', resource: 'jobs', kind: 'Job', namespaced: true };
 
@@ -82,8 +89,9 @@ describe('from a failed execution to the log lines and the Job', () => {
     assert.ok(workerName.length <= 80);
   });
 
-  test('filtering the log lines on it finds the whole task, and only that task', () => {
-    const lines = logLines.filter((line) => line.workerName === workerName);
+  test('the saved query’s filter finds the whole task in the log lines, and only that task', () => {
+    assert.equal(queryField, 'workerName');
+    const lines = logLines.filter((line) => line[queryField] === workerName);
     const messages = lines.map((line) => String(line.message));
     assert.ok(messages.includes('Task received'), messages.join(' | '));
     assert.ok(

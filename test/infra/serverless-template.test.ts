@@ -494,6 +494,19 @@ describe('serverless package: alarms and dashboard (infra/serverless/monitoring.
     }
   });
 
+  test('a saved Logs Insights query finds a task’s lines by workerName in both log groups', () => {
+    const query = template.Resources.TaskLogsQuery;
+    assert.equal(query?.Type, 'AWS::Logs::QueryDefinition');
+    assert.deepEqual(query.Properties.LogGroupNames, [
+      { Ref: 'PollerLogGroup' },
+      { Ref: 'ResumerLogGroup' },
+    ]);
+    assert.match(String(query.Properties.QueryString), /\| filter workerName = "/);
+    for (const group of ['PollerLogGroup', 'ResumerLogGroup']) {
+      assert.equal(template.Resources[group]?.Type, 'AWS::Logs::LogGroup');
+    }
+  });
+
   test('outputs the dashboard URL; the functions get the stage for the metrics', () => {
     assert.match(
       JSON.stringify(template.Outputs.DashboardUrl?.Value),
