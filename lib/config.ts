@@ -4,7 +4,14 @@
  * the `EKS_WORKER_` prefix; AWS region, credentials and endpoints come from the AWS SDK's own
  * variables (`AWS_REGION`, `AWS_ENDPOINT_URL_SFN`, `AWS_ENDPOINT_URL_EKS`, ...), read by the SDK.
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import {
+  defaultPolicy,
+  PolicyDocumentError,
+  parsePolicyText,
+  type WorkerPolicy,
+} from './policy/document.ts';
 
 /** Log levels understood by the Powertools logger. */
 export const LogLevels = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
@@ -50,6 +57,13 @@ export interface WorkerConfig {
   readonly handOffReserveMs: number;
   /** Seconds a re-queued task waits in the hand-off queue before a resumer re-checks it. */
   readonly requeueDelaySeconds: number;
+  /** The policy file (YAML or JSON) `policy` was read from, if any. */
+  readonly policyFile: string | undefined;
+  /**
+   * What each activity's tasks may do (README "Security model"): from `EKS_WORKER_POLICY_FILE`,
+   * `EKS_WORKER_POLICY`, or {@link defaultPolicy} (runJob only).
+   */
+  readonly policy: WorkerPolicy;
 }
 
 /** Raised by {@link loadConfig}, listing every problem found (not just the first). */
@@ -62,7 +76,8 @@ export class ConfigError extends Error {
   }
 }
 
-type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
+/** A failed parse names one problem, or several (a policy document lists each of its problems). */
+type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string | readonly string[] };
 
 interface VariableSpec<T> {
   /** The environment variable. */
@@ -297,6 +312,63 @@ const specs: { readonly [K in keyof WorkerConfig]: VariableSpec<WorkerConfig[K]>
     parse: parseInteger,
     check: checkRange(0, 900),
   },
+  policyFile: {
+    env: 'EKS_WORKER_POLICY_FILE',
+    defaultValue: () => undefined,
+    defaultText: '(none)',
+    meaning:
+      'Policy file (YAML or JSON): per activity, the clusters, namespaces, calls, operations and pass roles allowed. See [Security model](#security-model).',
+    parse: (raw) => ok(raw.trim()),
+    check: () => undefined,
+  },
+  policy: {
+    env: 'EKS_WORKER_POLICY',
+    defaultValue: () => defaultPolicy,
+    defaultText: '`eks:runJob(.sync)` only',
+    meaning: 'The policy inline (YAML or JSON), instead of `EKS_WORKER_POLICY_FILE`.',
+    parse: (raw) => parsePolicy(() => parsePolicyText(raw, 'EKS_WORKER_POLICY')),
+    check: () => undefined,
+  },
+};
+
+const parsePolicy = (read: () => WorkerPolicy): Parsed<WorkerPolicy> => {
+  try {
+    return ok(read());
+  } catch (error) {
+    if (error instanceof PolicyDocumentError) return { ok: false, problem: error.problems };
+    throw error;
+  }
+};
+
+/**
+ * Reads `EKS_WORKER_POLICY_FILE` when set: the file replaces the default policy. Setting the
+ * inline variable as well is refused (which one wins would be a guess); an explicit `policy`
+ * option wins over both, as every option does.
+ */
+const loadPolicyFile = (
+  path: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  overrides: Partial<WorkerConfig>,
+  problems: string[],
+): WorkerPolicy | undefined => {
+  if (path === undefined || overrides.policy !== undefined) return undefined;
+  if ((env.EKS_WORKER_POLICY ?? '').trim() !== '') {
+    problems.push('EKS_WORKER_POLICY_FILE and EKS_WORKER_POLICY are both set: set only one');
+    return undefined;
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    problems.push(`EKS_WORKER_POLICY_FILE cannot be read: ${(error as Error).message}`);
+    return undefined;
+  }
+  const parsed = parsePolicy(() => parsePolicyText(text, `EKS_WORKER_POLICY_FILE=${path}`));
+  if (parsed.ok) return parsed.value;
+  for (const problem of [parsed.problem].flat()) {
+    problems.push(`EKS_WORKER_POLICY_FILE (${path}) ${problem}`);
+  }
+  return undefined;
 };
 
 /** One row of the configuration table, for the README and `--help`. */
@@ -338,7 +410,7 @@ const loadOne = <K extends keyof WorkerConfig>(
   } else if (raw !== undefined && raw.trim() !== '') {
     const parsed = spec.parse(raw);
     if (!parsed.ok) {
-      problems.push(`${spec.env} ${parsed.problem}`);
+      for (const problem of [parsed.problem].flat()) problems.push(`${spec.env} ${problem}`);
       return undefined;
     }
     value = parsed.value;
@@ -371,6 +443,8 @@ export const loadConfig = (
   const entries = (Object.keys(specs) as Array<keyof WorkerConfig>).map(
     (key) => [key, loadOne(key, env, overrides, problems)] as const,
   );
+  const config = Object.fromEntries(entries) as unknown as WorkerConfig;
+  const fromFile = loadPolicyFile(config.policyFile, env, overrides, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.fromEntries(entries) as unknown as WorkerConfig;
+  return fromFile === undefined ? config : { ...config, policy: fromFile };
 };
