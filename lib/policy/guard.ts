@@ -31,7 +31,10 @@ export class PolicyDeniedError extends TaskFailedError {
   }
 }
 
-/** The audit fields of a task: who asked for what, never a secret or a body. */
+/**
+ * The audit fields of a task: who asked for what, never a secret or a body. A task outside any
+ * namespace (cluster-scoped paths, control-plane operations) has no `namespace` field.
+ */
 const auditFields = (access: TaskAccess): Record<string, unknown> => {
   switch (access.kind) {
     case 'runJob':
@@ -39,14 +42,15 @@ const auditFields = (access: TaskAccess): Record<string, unknown> => {
     case 'call':
       return {
         cluster: access.cluster,
-        namespace: access.kubePath.ok ? (access.kubePath.namespace ?? null) : null,
+        ...(access.kubePath.ok && access.kubePath.namespace !== undefined
+          ? { namespace: access.kubePath.namespace }
+          : {}),
         verb: access.method,
         path: access.path,
       };
     case 'controlPlane':
       return {
         cluster: access.cluster,
-        namespace: null,
         verb: access.operation,
         ...(access.passRoles.length === 0
           ? {}
@@ -77,7 +81,7 @@ const authorize = (
     activity: context.activityName,
     ...(access === undefined ? {} : auditFields(access)),
     decision: decision.allowed ? 'allow' : 'deny',
-    rule: decision.rule ?? null,
+    ...(decision.rule === undefined ? {} : { rule: decision.rule }),
     ...(decision.allowed ? {} : { deniedBy: decision.field }),
     policy: policy.source,
   };
