@@ -4,14 +4,9 @@
  * the `EKS_WORKER_` prefix; AWS region, credentials and endpoints come from the AWS SDK's own
  * variables (`AWS_REGION`, `AWS_ENDPOINT_URL_SFN`, `AWS_ENDPOINT_URL_EKS`, ...), read by the SDK.
  */
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import {
-  defaultPolicy,
-  PolicyDocumentError,
-  parsePolicyText,
-  type WorkerPolicy,
-} from './policy/document.ts';
+import { defaultPolicy, type WorkerPolicy } from './policy/document.ts';
+import { readInlinePolicy, readPolicyFile } from './policy/load.ts';
 
 /** Log levels understood by the Powertools logger. */
 export const LogLevels = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
@@ -326,18 +321,9 @@ const specs: { readonly [K in keyof WorkerConfig]: VariableSpec<WorkerConfig[K]>
     defaultValue: () => defaultPolicy,
     defaultText: '`eks:runJob(.sync)` only',
     meaning: 'The policy inline (YAML or JSON), instead of `EKS_WORKER_POLICY_FILE`.',
-    parse: (raw) => parsePolicy(() => parsePolicyText(raw, 'EKS_WORKER_POLICY')),
+    parse: readInlinePolicy,
     check: () => undefined,
   },
-};
-
-const parsePolicy = (read: () => WorkerPolicy): Parsed<WorkerPolicy> => {
-  try {
-    return ok(read());
-  } catch (error) {
-    if (error instanceof PolicyDocumentError) return { ok: false, problem: error.problems };
-    throw error;
-  }
 };
 
 /**
@@ -356,18 +342,9 @@ const loadPolicyFile = (
     problems.push('EKS_WORKER_POLICY_FILE and EKS_WORKER_POLICY are both set: set only one');
     return undefined;
   }
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    problems.push(`EKS_WORKER_POLICY_FILE cannot be read: ${(error as Error).message}`);
-    return undefined;
-  }
-  const parsed = parsePolicy(() => parsePolicyText(text, `EKS_WORKER_POLICY_FILE=${path}`));
-  if (parsed.ok) return parsed.value;
-  for (const problem of [parsed.problem].flat()) {
-    problems.push(`EKS_WORKER_POLICY_FILE (${path}) ${problem}`);
-  }
+  const read = readPolicyFile(path);
+  if (read.ok) return read.value;
+  problems.push(...read.problem);
   return undefined;
 };
 
