@@ -3,8 +3,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Integration, TaskContext } from '../../../lib/integrations/types.ts';
-import { parsePolicyDocument } from '../../../lib/policy/document.ts';
-import { guardIntegration, PolicyDeniedError } from '../../../lib/policy/guard.ts';
+import { defaultPolicy, parsePolicyDocument } from '../../../lib/policy/document.ts';
+import {
+  guardIntegration,
+  logPolicyInForce,
+  PolicyDeniedError,
+} from '../../../lib/policy/guard.ts';
 
 const policy = parsePolicyDocument(
   {
@@ -96,5 +100,39 @@ describe('guardIntegration', () => {
   test('an integration without resume stays without one', () => {
     const inner: Integration = { activitySuffix: 'eks-runJob', run: async () => 'ran' };
     assert.equal(guardIntegration(inner, policy).resume, undefined);
+  });
+});
+
+describe('logPolicyInForce (at start)', () => {
+  const capture = () => {
+    const lines: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
+    return {
+      lines,
+      logger: {
+        info: (message: string, fields?: Record<string, unknown>) =>
+          lines.push({ level: 'info', message, ...(fields ? { fields } : {}) }),
+        warn: (message: string, fields?: Record<string, unknown>) =>
+          lines.push({ level: 'warn', message, ...(fields ? { fields } : {}) }),
+      } as unknown as Parameters<typeof logPolicyInForce>[2],
+    };
+  };
+
+  test('names the policy and its rules, and warns of served activities no rule names', () => {
+    const { lines, logger } = capture();
+    logPolicyInForce(policy, ['p-eks-runJob-sync', 'p-eks-call', 'p-eks-deleteCluster'], logger);
+    assert.deepEqual(lines[0], {
+      level: 'info',
+      message: 'Policy in force',
+      fields: { policy: 'unit', rules: ['jobs'] },
+    });
+    assert.deepEqual(lines[1]?.fields, { activities: ['p-eks-call', 'p-eks-deleteCluster'] });
+    assert.equal(lines.length, 2);
+  });
+
+  test('the default policy is called out with a warning saying how to set one', () => {
+    const { lines, logger } = capture();
+    logPolicyInForce(defaultPolicy, ['p-eks-runJob'], logger);
+    assert.equal(lines.length, 2);
+    assert.match(lines[1]?.message ?? '', /No policy configured.*EKS_WORKER_POLICY_FILE/);
   });
 });
