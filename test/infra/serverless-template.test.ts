@@ -3,11 +3,21 @@
  * queues and least-privilege IAM, read from the packaged CloudFormation template.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { MetricName, metricsNamespace } from '../../lib/hosts/lambda-metrics.ts';
 import { serviceName } from '../../lib/logger.ts';
-import { type CfnResource, type CfnTemplate, packageOptions, packageService } from './packaged.ts';
+import {
+  type CfnResource,
+  type CfnTemplate,
+  packageOptions,
+  packageService,
+  printService,
+  projectDir,
+} from './packaged.ts';
 
 const require = createRequire(import.meta.url);
 const { toVpcConfig } = require('../../infra/serverless/vpc.cjs') as {
@@ -517,5 +527,128 @@ describe('serverless package: alarms and dashboard (infra/serverless/monitoring.
       const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
       assert.equal(env.EKS_WORKER_STAGE, packageOptions.stage, fn);
     }
+  });
+});
+
+describe('IAM scopes and the policy (infra/serverless/scopes.cjs)', () => {
+  const { describeScopes } = require('../../infra/serverless/scopes.cjs') as {
+    describeScopes(options: Record<string, unknown>): Record<string, unknown>;
+  };
+  const seedPolicy = join(projectDir, 'infra/policies/seed-examples.yaml');
+  const seedRoles = [
+    'arn:aws:iam::123456789012:role/MyEKSClusterRole',
+    'arn:aws:iam::123456789012:role/MyFargatePodExecutionRole',
+    'arn:aws:iam::123456789012:role/MyNodeInstanceRole',
+  ];
+  const eksArn = (kind: string, rest: string) => sub(`arn:{P}:eks:{R}:{A}:${kind}/${rest}`);
+
+  test('from a policy file: cluster ARNs from its clusters, PassRole on its passRoles only', () => {
+    const scopes = describeScopes({ stage: 'prod', policyFile: seedPolicy });
+    assert.deepEqual(scopes.clusterArns, [eksArn('cluster', 'MyCluster')]);
+    assert.deepEqual(scopes.nodegroupArns, [eksArn('nodegroup', 'MyCluster/*')]);
+    assert.deepEqual(scopes.fargateProfileArns, [eksArn('fargateprofile', 'MyCluster/*')]);
+    assert.deepEqual(scopes.passRoleStatement, {
+      Sid: 'PassRolesToEksOnly',
+      Effect: 'Allow',
+      Action: ['iam:PassRole'],
+      Resource: seedRoles,
+      Condition: { StringEquals: { 'iam:PassedToService': 'eks.amazonaws.com' } },
+    });
+    assert.deepEqual((scopes.nodeRoleChecksStatement as Statement).Resource, seedRoles);
+    // The functions enforce the same policy.
+    const policy = JSON.parse(scopes.policyJson as string);
+    assert.deepEqual(
+      policy.rules.map((rule: { name: string }) => rule.name),
+      ['seed-jobs', 'seed-calls', 'seed-control-plane'],
+    );
+  });
+
+  test('a policy that passes no role denies PassRole outright (IAM rejects an empty Resource)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scopes-'));
+    const file = join(dir, 'jobs-only.yaml');
+    writeFileSync(
+      file,
+      'rules: [{ activities: ["*-eks-runJob*"], clusters: [batch-*], namespaces: [jobs] }]',
+    );
+    const scopes = describeScopes({ stage: 'prod', policyFile: file });
+    assert.deepEqual(scopes.clusterArns, [eksArn('cluster', 'batch-*')]);
+    assert.deepEqual(scopes.passRoleStatement, {
+      Sid: 'PassRolesToEksOnly',
+      Effect: 'Deny',
+      Action: ['iam:PassRole'],
+      Resource: '*',
+    });
+    assert.equal((scopes.nodeRoleChecksStatement as Statement).Effect, 'Deny');
+  });
+
+  test('explicit patterns win over the policy', () => {
+    const scopes = describeScopes({
+      stage: 'prod',
+      policyFile: seedPolicy,
+      clusterNamePattern: 'team-a-*',
+      passRoleNamePattern: 'eks-*',
+    });
+    assert.deepEqual(scopes.clusterArns, [eksArn('cluster', 'team-a-*')]);
+    assert.deepEqual((scopes.passRoleStatement as Statement).Resource, [
+      sub('arn:{P}:iam::{A}:role/eks-*'),
+    ]);
+  });
+
+  test('no policy and no patterns: a production stage fails, any other warns loudly and gets *', () => {
+    for (const stage of ['prod', 'production', 'prd', 'live', 'prod-eu']) {
+      assert.throws(
+        () => describeScopes({ stage }),
+        /a production stage needs narrow scopes/,
+        stage,
+      );
+    }
+    const warnings: string[] = [];
+    const scopes = describeScopes({ stage: 'dev', warn: (text: string) => warnings.push(text) });
+    assert.deepEqual(scopes.clusterArns, [clusterArn]);
+    assert.deepEqual((scopes.passRoleStatement as Statement).Resource, [anyRoleArn]);
+    assert.equal(scopes.policyJson, '');
+    assert.match(
+      warnings.join('\n'),
+      /WARNING: stage 'dev' sets no policyFile.*\n.*EVERY EKS cluster/,
+    );
+  });
+
+  test('an invalid policy file fails packaging with every problem listed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scopes-'));
+    const file = join(dir, 'broken.yaml');
+    writeFileSync(file, 'rules: [{ activities: [], operations: [reboot], passRoles: [Admin] }]');
+    assert.throws(
+      () => describeScopes({ stage: 'dev', policyFile: file }),
+      (error: Error) =>
+        /activities: must not be empty/.test(error.message) &&
+        /operations\[0\]: 'reboot'/.test(error.message) &&
+        /passRoles\[0\]: 'Admin' is not an IAM role ARN/.test(error.message),
+    );
+  });
+
+  test('serverless print --stage prod with the seed policy: IAM and EKS_WORKER_POLICY derived from it', async () => {
+    const printed = (await printService([
+      '--stage',
+      'prod',
+      `--param=policyFile=${seedPolicy}`,
+    ])) as {
+      provider: {
+        environment: Record<string, string>;
+        iam: { role: { statements: Statement[] } };
+      };
+    };
+    const printedStatements = printed.provider.iam.role.statements;
+    const printedBySid = (sid: string) => printedStatements.find((s) => s.Sid === sid);
+    assert.deepEqual(printedBySid('EksClusters')?.Resource, [eksArn('cluster', 'MyCluster')]);
+    assert.deepEqual(printedBySid('PassRolesToEksOnly')?.Resource, seedRoles);
+    assert.deepEqual(
+      JSON.parse(printed.provider.environment.EKS_WORKER_POLICY ?? '{}').rules.length,
+      3,
+    );
+    assert.doesNotMatch(JSON.stringify(printedStatements), /cluster\/\*|role\/\*/);
+  });
+
+  test('serverless print --stage prod without a policy or patterns fails, saying what to set', async () => {
+    await assert.rejects(printService(['--stage', 'prod']), /production stage needs narrow scopes/);
   });
 });
