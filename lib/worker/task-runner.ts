@@ -232,6 +232,7 @@ const runIntegration = async (
     logger,
     activityName: activity.activityName,
     cleanupOnAbandon: env.cleanupOnAbandon,
+    handsOffOnShutdown: env.handOff !== undefined,
     taskId,
     checkpoint: (checkpoint) => {
       state.checkpoint = checkpoint;
