@@ -74,7 +74,7 @@ export const checkLogParameters = (
     const keyPath = /^[A-Za-z_$][\w$]*$/.test(key)
       ? `${path}.${key}`
       : `${path}[${JSON.stringify(key)}]`;
-    const refusal = refused[key];
+    const refusal = Object.hasOwn(refused, key) ? refused[key] : undefined;
     const rule = Object.hasOwn(known, key) ? known[key] : undefined;
     if (refusal !== undefined) {
       problems.push({ path: keyPath, message: refusal });

@@ -6,6 +6,7 @@ import { checkLogParameters } from '../../../../lib/integrations/kube-job/log-pa
 const check = (parameters: Record<string, unknown>) => {
   const problems: InputProblem[] = [];
   const checked = checkLogParameters(parameters, '$.P', problems);
+  for (const problem of problems) assert.equal(typeof problem.message, 'string', problem.path);
   return { checked, paths: problems.map((p) => p.path) };
 };
 
@@ -49,6 +50,8 @@ describe('pod log parameters', () => {
       [{ follow: ['true'] }, '$.P.follow'],
       [{ tailine: ['5'] }, '$.P.tailine'],
       [{ 'tail lines': ['5'] }, '$.P["tail lines"]'],
+      [{ constructor: ['5'] }, '$.P.constructor'],
+      [{ toString: ['5'] }, '$.P.toString'],
     ] as const) {
       assert.deepEqual(check(parameters).paths, [path], JSON.stringify(parameters));
     }
