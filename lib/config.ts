@@ -184,7 +184,8 @@ const specs: { readonly [K in keyof WorkerConfig]: VariableSpec<WorkerConfig[K]>
     env: 'EKS_WORKER_CLEANUP_ON_ABANDON',
     defaultValue: () => true,
     defaultText: 'true',
-    meaning: 'Delete what a task created (e.g. its Job) when its execution stops or times out.',
+    meaning:
+      'Delete what a task created (e.g. its Job) when its execution stops or times out, or when the worker stops without a hand-off queue.',
     parse: parseBoolean,
     check: () => undefined,
   },

@@ -33,6 +33,12 @@ export interface TaskContext {
    * absent means false. The worker waits a bounded time for that clean-up before moving on.
    */
   readonly cleanupOnAbandon?: boolean;
+  /**
+   * Whether a task stopped by the host's shutdown is handed off (a hand-off queue is configured)
+   * rather than failed as `EKS.WorkerInterrupted`. With clean-up on, an integration deletes what
+   * the task created only when nobody carries it on (contract §6). Absent means false.
+   */
+  readonly handsOffOnShutdown?: boolean;
   /** A short, non-secret id of the task (a hash of its token), for logs and resource labels. */
   readonly taskId?: string;
   /**

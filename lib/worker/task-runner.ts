@@ -241,6 +241,7 @@ const runIntegration = async (
     logger,
     activityName: activity.activityName,
     cleanupOnAbandon: env.cleanupOnAbandon,
+    handsOffOnShutdown: env.handOff !== undefined,
     taskId,
     ...(task.poll === undefined ? {} : { poll: task.poll }),
     checkpoint: (checkpoint) => {

@@ -107,6 +107,21 @@ const toError = (kind: InjectedFaultKind): EksApiError => {
  */
 export class EksRequestCounters {
   #counts = new Map<EksOperationName, number>();
+  #received = 0;
+
+  /**
+   * Every HTTP request that reached the server, including those refused before an operation was
+   * known (bad signature, unknown route, or a request Node's parser refused, e.g. HTTP 431 for an
+   * over-long URL): what a test asserts on to show that nothing was sent.
+   */
+  get received(): number {
+    return this.#received;
+  }
+
+  /** @internal */
+  recordReceived(): void {
+    this.#received += 1;
+  }
 
   /** @internal */
   record(operation: EksOperationName): void {
@@ -129,5 +144,6 @@ export class EksRequestCounters {
 
   reset(): void {
     this.#counts.clear();
+    this.#received = 0;
   }
 }

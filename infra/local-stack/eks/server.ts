@@ -84,12 +84,30 @@ export async function startEksControlPlane(
   const counters = new EksRequestCounters();
 
   const server = createServer((req, res) => {
+    counters.recordReceived();
     handleRequest(req, res, { state, faults, counters, region }).catch((error: unknown) => {
       // Only reached if writing the answer itself failed (client gone): nothing left to tell it.
       if (!res.headersSent) {
         sendError(res, randomUUID(), new EksApiError('ServerException', String(error)));
       } else res.destroy();
     });
+  });
+  // A request Node's parser refuses (431 for an over-long URL, 400) was still sent by the client:
+  // count it, then answer as Node does by default. Socket errors (resets) are not requests.
+  // The parser may complain more than once about one refused request (the rest of it still
+  // arriving): one count per socket.
+  const refusedSockets = new WeakSet<object>();
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    const parserError = error.code?.startsWith('HPE_') === true;
+    if (parserError && !refusedSockets.has(socket)) counters.recordReceived();
+    refusedSockets.add(socket);
+    if (parserError && socket.writable) {
+      const status =
+        error.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+    } else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -23,6 +23,8 @@ import {
   TaskFailedError,
 } from '../../errors.ts';
 import type { Checkpoint, Integration, TaskContext } from '../types.ts';
+import { findTooDeepValue } from '../validation/input-depth.ts';
+import { findConstraintProblems } from './member-constraints.ts';
 import { toPascalCase, toSdkShape, toStepFunctionsShape } from './member-shapes.ts';
 import { type EksOperation, eksOperations } from './operations.ts';
 import { waitForTerminalStatus } from './wait-for-status.ts';
@@ -170,9 +172,13 @@ async function waitForOperation(
 
 /** Validates and converts the task input; nothing is sent to EKS when anything is wrong. */
 export function parseRequest(operation: EksOperation, input: unknown): Record<string, unknown> {
+  // First, as the schema walk recurses: a document member could otherwise nest past the stack.
+  const tooDeep = findTooDeepValue(input, '$');
+  if (tooDeep !== undefined) throw new InvalidParametersError([tooDeep]);
   const { value, problems } = toSdkShape(operation.requestSchema, input);
   if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
     problems.push(...findMissingMembers(operation, value));
+    problems.push(...findConstraintProblems(input as Record<string, unknown>));
   }
   if (problems.length > 0) throw new InvalidParametersError(problems);
   return value;

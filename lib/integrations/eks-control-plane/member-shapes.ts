@@ -14,6 +14,9 @@
 import { NormalizedSchema } from '@smithy/core/schema';
 import type { InputProblem } from '../../errors.ts';
 
+const minInt32 = -(2 ** 31);
+const maxInt32 = 2 ** 31 - 1;
+
 /** A schema reference as the SDK exports it (`CreateClusterRequest$`). */
 export type SchemaRef = Parameters<typeof NormalizedSchema.of>[0];
 
@@ -108,6 +111,15 @@ function convertInput(
   if (ns.isNumericSchema()) {
     if (typeof input !== 'number' || !Number.isFinite(input)) {
       problems.push({ path, message: `must be a number, got ${describeType(input)}` });
+      return undefined;
+    }
+    // The SDK's schemas say only "numeric"; in the EKS model every numeric request member is a
+    // Smithy `Integer` (32-bit), which a test pins. EKS would refuse 1.5 or 1e308 with a 400.
+    if (!Number.isInteger(input) || input < minInt32 || input > maxInt32) {
+      problems.push({
+        path,
+        message: `must be an integer from ${minInt32} to ${maxInt32}, got ${input}`,
+      });
       return undefined;
     }
     return input;

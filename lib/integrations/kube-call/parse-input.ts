@@ -5,6 +5,9 @@
 import { type InputProblem, InvalidParametersError } from '../../errors.ts';
 import type { QueryParameters } from '../../kube/client.ts';
 import { decodeCertificateAuthority, toEndpointOrigin } from '../../kube/connection.ts';
+import { findEksNameProblem } from '../validation/eks-names.ts';
+import { findTooDeepText, findTooDeepValue } from '../validation/input-depth.ts';
+import { findPathProblem } from './path-grammar.ts';
 
 export const kubeCallMethods = ['GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PATCH'] as const;
 export type KubeCallMethod = (typeof kubeCallMethods)[number];
@@ -46,6 +49,9 @@ export function parseKubeCallInput(input: unknown): KubeCallInput {
   if (ClusterName === undefined) problem('$.ClusterName', 'is required');
   else if (typeof ClusterName !== 'string' || ClusterName === '') {
     problem('$.ClusterName', 'must be a non-empty string');
+  } else {
+    const nameProblem = findEksNameProblem(ClusterName);
+    if (nameProblem !== undefined) problem('$.ClusterName', nameProblem);
   }
 
   if (Endpoint !== undefined) {
@@ -74,12 +80,10 @@ export function parseKubeCallInput(input: unknown): KubeCallInput {
   }
 
   if (Path === undefined) problem('$.Path', 'is required');
-  else if (typeof Path !== 'string' || !Path.startsWith('/')) {
-    problem('$.Path', 'must be a string starting with /');
-  } else if (/[?#]/.test(Path)) {
-    problem('$.Path', 'must not contain ? or #: put query parameters in QueryParameters');
-  } else if (/[^\x21-\x7e]/.test(Path)) {
-    problem('$.Path', 'must be printable ASCII without spaces (percent-encode other characters)');
+  else if (typeof Path !== 'string') problem('$.Path', 'must be a string starting with /');
+  else {
+    const pathProblem = findPathProblem(Path);
+    if (pathProblem !== undefined) problem('$.Path', pathProblem);
   }
 
   if (QueryParameters !== undefined) {
@@ -102,6 +106,11 @@ export function parseKubeCallInput(input: unknown): KubeCallInput {
   if ('RequestBody' in input && (Method === 'GET' || Method === 'HEAD')) {
     problem('$.RequestBody', `must be absent for ${Method}`);
   }
+  const tooDeep =
+    typeof input.RequestBody === 'string'
+      ? findTooDeepText(input.RequestBody, '$.RequestBody')
+      : findTooDeepValue(input.RequestBody, '$.RequestBody');
+  if (tooDeep !== undefined) problems.push(tooDeep);
 
   if (problems.length > 0) throw new InvalidParametersError(problems);
   return {

@@ -6,7 +6,10 @@
  */
 import { parseAllDocuments } from 'yaml';
 import { type InputProblem, InvalidParametersError } from '../../errors.ts';
+import { checkEksName } from '../validation/eks-names.ts';
+import { findTooDeepText, findTooDeepValue } from '../validation/input-depth.ts';
 import type { KubeJob } from './job-api.ts';
+import { checkLogParameters } from './log-parameters.ts';
 
 /** Where the cluster is, as the task gave it; `lib/kube` resolves and trusts it. */
 export interface ClusterCoordinates {
@@ -36,16 +39,13 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const maxDnsLabelLength = 63;
 
-/**
- * Log API parameters we refuse: the integration reads every container itself (`container`), and
- * `follow` on a finished pod adds nothing but a chance to hang.
- */
-const refusedLogParameters: Readonly<Record<string, string>> = {
-  container: 'logs are read for every container of every pod; do not name one',
-  follow: 'not supported: logs are read after the Job has finished',
-};
-
 const parseJobText = (text: string, problems: InputProblem[]): unknown => {
+  // Before parsing: the YAML parser recurses, and would overflow on what the limit refuses.
+  const tooDeep = findTooDeepText(text, '$.Job');
+  if (tooDeep !== undefined) {
+    problems.push(tooDeep);
+    return undefined;
+  }
   try {
     const documents = parseAllDocuments(text);
     if (!Array.isArray(documents)) {
@@ -93,6 +93,11 @@ const checkJob = (value: unknown, problems: InputProblem[]): KubeJob | undefined
     return undefined;
   }
   const before = problems.length;
+  const tooDeep = findTooDeepValue(job, '$.Job');
+  if (tooDeep !== undefined) {
+    problems.push(tooDeep);
+    return undefined;
+  }
   if (job.apiVersion !== 'batch/v1') {
     problems.push({ path: '$.Job.apiVersion', message: 'must be "batch/v1"' });
   }
@@ -157,19 +162,11 @@ const checkLogOptions = (value: unknown, sync: boolean, problems: InputProblem[]
         message: 'must be a map of string to list of strings',
       });
     } else {
-      const checked: Record<string, string[]> = {};
-      for (const [key, values] of Object.entries(parameters)) {
-        const path = `$.LogOptions.LogParameters.${key}`;
-        const refusal = refusedLogParameters[key];
-        if (refusal !== undefined) {
-          problems.push({ path, message: refusal });
-        } else if (!Array.isArray(values) || values.some((item) => typeof item !== 'string')) {
-          problems.push({ path, message: 'must be a list of strings' });
-        } else {
-          checked[key] = values as string[];
-        }
-      }
-      options.logParameters = checked;
+      options.logParameters = checkLogParameters(
+        parameters,
+        '$.LogOptions.LogParameters',
+        problems,
+      );
     }
   }
   return options;
@@ -205,6 +202,8 @@ export const parseRunJobInput = (input: unknown, sync: boolean): RunJobInput => 
       path: '$.ClusterName',
       message: clusterName === undefined ? 'is required' : 'must be a non-empty string',
     });
+  } else {
+    checkEksName(clusterName, '$.ClusterName', problems);
   }
   const endpoint = checkOptionalString(input, 'Endpoint', problems);
   if (endpoint !== undefined && !/^https:\/\/[^\s/]+/.test(endpoint)) {

@@ -8,6 +8,7 @@ import type { KubeConnector } from '../../kube/connection.ts';
 import type { Checkpoint, Integration, TaskContext } from '../types.ts';
 import { TaskAbortedError } from '../types.ts';
 import { collectLogs } from './collect-logs.ts';
+import { createOrAdoptJob, withoutFingerprint } from './create-or-adopt.ts';
 import type { JobApi, KubeJob } from './job-api.ts';
 import { makeJobFailedError } from './job-failure.ts';
 import { makeJobApiOpener } from './kube-job-api.ts';
@@ -44,11 +45,15 @@ export interface RunJobOptions {
 export type RunJobDeps = RunJobOptions &
   ({ connect: KubeConnector['connect'] } | { openJobApi: OpenJobApi });
 
-/** The Job as returned to the state machine: `metadata.managedFields` dropped (contract §2.2). */
+/**
+ * The Job as returned to the state machine: `metadata.managedFields` dropped (contract §2.2), and
+ * the worker's own request-fingerprint annotation too (contract §6).
+ */
 export const toOutputJob = (job: KubeJob): KubeJob => {
-  if (job.metadata?.managedFields === undefined) return job;
-  const { managedFields: _dropped, ...metadata } = job.metadata;
-  return { ...job, metadata };
+  const output = withoutFingerprint(job);
+  if (output.metadata?.managedFields === undefined) return output;
+  const { managedFields: _dropped, ...metadata } = output.metadata;
+  return { ...output, metadata };
 };
 
 /** The label selector of the Job's own pods: its `spec.selector`, i.e. the controller-uid. */
@@ -67,6 +72,18 @@ const isAbandoned = (signal: AbortSignal): boolean =>
   signal.reason instanceof TaskAbortedError &&
   signal.reason.abortCause.kind === 'abandoned';
 
+/**
+ * Whether the Job is left to nobody: the execution gave up on it (abandoned), or the worker stops
+ * and the task will fail as `EKS.WorkerInterrupted` because there is no hand-off queue to carry
+ * it on (contract §6). A task that will be handed off keeps its Job for the resumer.
+ */
+const isLeftToNobody = (context: TaskContext): boolean =>
+  isAbandoned(context.signal) ||
+  (context.signal.aborted &&
+    context.signal.reason instanceof TaskAbortedError &&
+    context.signal.reason.abortCause.kind === 'shutdown' &&
+    context.handsOffOnShutdown !== true);
+
 /** The two runJob integrations, in the order `[eks-runJob, eks-runJob-sync]`. */
 export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integration] => {
   const pollIntervalMs = deps.pollIntervalMs ?? 60_000;
@@ -79,6 +96,8 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
     async run(input: unknown, context: TaskContext) {
       const { coordinates, namespace, job } = parseRunJobInput(input, false);
       const api = await openJobApi(coordinates, context.signal);
+      // No adoption here (contract §6): the task ends as soon as the Job exists, so a second
+      // task with the same name is almost never a retry of this one, and gets EKS.409 natively.
       const created = await api.createJob(namespace, markJobWithTask(job, context), context.signal);
       context.logger.info('Job created.', { namespace, jobName: created.metadata?.name });
       return toOutputJob(created);
@@ -92,14 +111,28 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
       const parsed = parseRunJobInput(input, true);
       const { coordinates, namespace, job } = parsed;
       const api = await openJobApi(coordinates, signal);
-      const created = await api.createJob(namespace, markJobWithTask(job, context), signal);
+      const { job: created, adopted } = await createOrAdoptJob(
+        api,
+        {
+          clusterName: coordinates.ClusterName,
+          namespace,
+          job,
+          markAttempt: (unmarked) => markJobWithTask(unmarked, context),
+        },
+        signal,
+      );
       // With generateName the server picks the name; everything after follows that one.
       const name = created.metadata?.name ?? job.metadata?.name ?? '';
       const uid = created.metadata?.uid;
       // From here the Job exists: a worker that must stop hands the task off with this, and the
       // resumer waits for this very Job instead of creating another.
       context.checkpoint?.({ namespace, jobName: name, ...(uid === undefined ? {} : { uid }) });
-      logger.info('Job created; waiting for it to finish.', { namespace, jobName: name });
+      logger.info(
+        adopted
+          ? 'Job of an earlier, interrupted attempt adopted; waiting for it to finish.'
+          : 'Job created; waiting for it to finish.',
+        { namespace, jobName: name },
+      );
       return waitAndReport(api, parsed, created, context);
     },
 
@@ -174,7 +207,7 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
       });
     } catch (error) {
       const cleanup = deps.cleanupOnAbandon ?? context.cleanupOnAbandon ?? false;
-      if (cleanup && isAbandoned(signal)) {
+      if (cleanup && isLeftToNobody(context)) {
         await deleteAbandonedJob(api, namespace, name, context);
       }
       throw error;

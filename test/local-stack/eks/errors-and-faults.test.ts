@@ -72,6 +72,24 @@ describe('EKS errors, faults and request signing', () => {
     );
   });
 
+  test('a request the HTTP parser refuses (431) is still counted as received', async () => {
+    controlPlane.counters.reset();
+    const noRetries = makeEksClient(controlPlane.endpoint, localIdentities.admin, {
+      maxAttempts: 1,
+    });
+    try {
+      await assert.rejects(
+        noRetries.send(new DescribeClusterCommand({ name: 'c'.repeat(100_000) })),
+        (error: { $metadata?: { httpStatusCode?: number } }) =>
+          error.$metadata?.httpStatusCode === 431,
+      );
+    } finally {
+      noRetries.destroy();
+    }
+    assert.equal(controlPlane.counters.received, 1);
+    assert.equal(controlPlane.counters.total(), 0, 'no operation was reached');
+  });
+
   test('throttled requests are retried by the SDK until one succeeds', async () => {
     controlPlane.counters.reset();
     controlPlane.faults.inject('DescribeCluster', 'throttle', 2);

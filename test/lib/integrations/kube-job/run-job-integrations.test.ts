@@ -298,16 +298,119 @@ describe('eks:runJob.sync', () => {
     );
   });
 
-  test('a task stopped by worker shutdown leaves the Job running', async () => {
+  test('a task stopped by worker shutdown that will be handed off leaves the Job running', async () => {
     const { api, runJobSync } = setUp({ cleanupOnAbandon: true });
     const controller = new AbortController();
     const running = runJobSync.run(
       { ClusterName: 'c1', Job: jobSpec({ name: 'handed-off' }) },
+      { ...makeTaskContext(controller.signal), handsOffOnShutdown: true },
+    );
+    await waitForCreatedJob(api);
+    controller.abort(new TaskAbortedError({ kind: 'shutdown' }));
+    await assert.rejects(running, TaskAbortedError);
+    assert.equal(api.callsOf('deleteJob').length, 0);
+  });
+
+  test('a task interrupted without a hand-off deletes its Job with clean-up on', async () => {
+    const { api, runJobSync } = setUp({ cleanupOnAbandon: true });
+    const controller = new AbortController();
+    const running = runJobSync.run(
+      { ClusterName: 'c1', Job: jobSpec({ name: 'interrupted' }) },
+      { ...makeTaskContext(controller.signal), handsOffOnShutdown: false },
+    );
+    await waitForCreatedJob(api);
+    controller.abort(new TaskAbortedError({ kind: 'shutdown' }));
+    await assert.rejects(running, TaskAbortedError);
+    assert.deepEqual(
+      api.callsOf('deleteJob').map((call) => call.args.slice(0, 3)),
+      [['default', 'interrupted', 'Background']],
+    );
+  });
+
+  test('a task interrupted without a hand-off leaves its Job with clean-up off', async () => {
+    const { api, runJobSync } = setUp({ cleanupOnAbandon: false });
+    const controller = new AbortController();
+    const running = runJobSync.run(
+      { ClusterName: 'c1', Job: jobSpec({ name: 'interrupted' }) },
       makeTaskContext(controller.signal),
     );
     await waitForCreatedJob(api);
     controller.abort(new TaskAbortedError({ kind: 'shutdown' }));
     await assert.rejects(running, TaskAbortedError);
     assert.equal(api.callsOf('deleteJob').length, 0);
+  });
+});
+
+describe('a retry that finds the name taken (contract §6)', () => {
+  const input = { ClusterName: 'c1', Job: jobSpec({ name: 'fixed' }) };
+
+  /** A first attempt that created its Job and was then interrupted (clean-up off). */
+  const interruptedAttempt = async (
+    api: FakeJobApi,
+    runJobSync: ReturnType<typeof setUp>['runJobSync'],
+  ) => {
+    const controller = new AbortController();
+    const first = runJobSync.run(input, makeTaskContext(controller.signal));
+    const created = await waitForCreatedJob(api);
+    controller.abort(new TaskAbortedError({ kind: 'shutdown' }));
+    await assert.rejects(first, TaskAbortedError);
+    return created;
+  };
+
+  test('adopts the still-running Job of an earlier attempt of the same request', async () => {
+    const { api, runJobSync } = setUp();
+    const created = await interruptedAttempt(api, runJobSync);
+    const retry = runJobSync.run(input, makeTaskContext(AbortSignal.timeout(testTimeoutMs)));
+    await sleep(20);
+    api.finishJob('default', 'fixed', 'Complete');
+    const output = (await retry) as KubeJob;
+    assert.equal(output.metadata?.uid, created.metadata?.uid);
+    assert.equal(api.callsOf('createJob').length, 2);
+    assert.equal(output.metadata?.annotations, undefined, 'our annotation is not in the output');
+    assert.match(
+      created.metadata?.annotations?.['eks-activity-worker/request-fingerprint'] ?? '',
+      /^[0-9a-f]{64}$/,
+    );
+  });
+
+  test('eks:runJob (no wait) never adopts: a taken name is EKS.409', async () => {
+    const { api, runJob, runJobSync } = setUp();
+    await interruptedAttempt(api, runJobSync);
+    await assert.rejects(
+      runJob.run(input, makeTaskContext(AbortSignal.timeout(testTimeoutMs))),
+      (error) => error instanceof TaskFailedError && error.errorName === 'EKS.409',
+    );
+  });
+
+  test('a Job of the same request that has already finished still gives EKS.409', async () => {
+    const { api, runJobSync } = setUp();
+    await interruptedAttempt(api, runJobSync);
+    api.finishJob('default', 'fixed', 'Complete');
+    await assert.rejects(
+      runJobSync.run(input, makeTaskContext(AbortSignal.timeout(testTimeoutMs))),
+      (error) => error instanceof TaskFailedError && error.errorName === 'EKS.409',
+    );
+  });
+
+  test('a running Job of a different request gives EKS.409', async () => {
+    const { api, runJobSync } = setUp();
+    await interruptedAttempt(api, runJobSync);
+    const other = {
+      ClusterName: 'c1',
+      Job: { ...jobSpec({ name: 'fixed' }), spec: { parallelism: 2, template: {} } },
+    };
+    await assert.rejects(
+      runJobSync.run(other, makeTaskContext(AbortSignal.timeout(testTimeoutMs))),
+      (error) => error instanceof TaskFailedError && error.errorName === 'EKS.409',
+    );
+  });
+
+  test('a running Job the worker did not create gives EKS.409', async () => {
+    const { api, runJobSync } = setUp();
+    await api.createJob('default', jobSpec({ name: 'fixed' }), AbortSignal.timeout(testTimeoutMs));
+    await assert.rejects(
+      runJobSync.run(input, makeTaskContext(AbortSignal.timeout(testTimeoutMs))),
+      (error) => error instanceof TaskFailedError && error.errorName === 'EKS.409',
+    );
   });
 });
