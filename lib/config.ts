@@ -160,8 +160,9 @@ const specs: { readonly [K in keyof WorkerConfig]: VariableSpec<WorkerConfig[K]>
   },
   shutdownGraceMs: {
     env: 'EKS_WORKER_SHUTDOWN_GRACE_MS',
-    // Below the 30 s both Kubernetes (terminationGracePeriodSeconds) and ECS (stopTimeout)
-    // allow by default, leaving time to send the interrupted answers before SIGKILL.
+    // Counted from SIGTERM. Polls in flight are never aborted (that can lose a task) and take up
+    // to 60 s, so the platform's kill timeout (Kubernetes terminationGracePeriodSeconds, ECS
+    // stopTimeout) must cover 60 s + this grace + a margin, not their default 30 s (README).
     defaultValue: () => 25_000,
     defaultText: '25000',
     meaning: 'After SIGTERM, milliseconds running tasks may take before they are interrupted.',
