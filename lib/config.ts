@@ -42,6 +42,11 @@ export interface WorkerConfig {
    * a stopping process hands off instead of failing tasks as interrupted).
    */
   readonly handOffQueueUrl: string | undefined;
+  /**
+   * Process host: the port of the health and metrics listener (`/healthz`, `/readyz`, `/metrics`);
+   * undefined keeps it off. 0 picks a free port (logged).
+   */
+  readonly httpPort: number | undefined;
   /** Lambda: the longest a GetActivityTask may take (60 s hold plus network margin). */
   readonly longPollBudgetMs: number;
   /** Lambda: time a task received by the last poll still gets to finish before a hand-off. */
@@ -261,6 +266,15 @@ const specs: { readonly [K in keyof WorkerConfig]: VariableSpec<WorkerConfig[K]>
         return `must be an SQS queue URL, got '${url}'`;
       }
     },
+  },
+  httpPort: {
+    env: 'EKS_WORKER_HTTP_PORT',
+    defaultValue: () => undefined,
+    defaultText: '(none: off)',
+    meaning:
+      'Process: port of the HTTP listener for `/healthz`, `/readyz` and Prometheus `/metrics`.',
+    parse: parseInteger,
+    check: (port) => (port === undefined ? undefined : checkRange(0, 65_535)(port)),
   },
   longPollBudgetMs: {
     env: 'EKS_WORKER_LONG_POLL_BUDGET_MS',
