@@ -6,6 +6,7 @@ import type { Readable } from 'node:stream';
 import { JobController } from './controllers/job-controller.ts';
 import { type ExecutionMode, SimulatedKubelet } from './kubelet/kubelet.ts';
 import type { PodLogQuery, PodLogSource } from './log-source.ts';
+import { registerPlatformTypes } from './platform-types.ts';
 import { type KubeApiServer, type KubeApiServerOptions, startKubeApiServer } from './server.ts';
 
 export interface LocalKubeClusterOptions
@@ -56,6 +57,7 @@ export async function startLocalKubeCluster(
     ...serverOptions,
     logSource,
     onStart(store) {
+      registerPlatformTypes(store);
       const startedKubelet = new SimulatedKubelet({
         store,
         ...(execution === undefined ? {} : { execution }),
