@@ -85,19 +85,34 @@ export interface KubeRetryOptions {
   maxDelayMs?: number;
 }
 
-export interface KubeClientOptions {
+/** How a client proves who it is: EKS tokens for a CA, or a KubeConfig that carries both. */
+export type KubeClientCredentials =
+  | {
+      /** The cluster CA (PEM, one or more certificates). */
+      caPem: string;
+      tokens: EksTokenProvider;
+      kubeConfig?: undefined;
+    }
+  | {
+      /**
+       * A KubeConfig whose current context holds the CA and the user (e.g. the pod's
+       * ServiceAccount token file, which client-node re-reads as the kubelet rotates it).
+       */
+      kubeConfig: KubeConfig;
+      caPem?: undefined;
+      tokens?: undefined;
+    };
+
+export type KubeClientOptions = KubeClientCredentials & {
   clusterName: string;
   /** `https://host[:port]` */
   endpoint: string;
-  /** The cluster CA (PEM, one or more certificates). */
-  caPem: string;
-  tokens: EksTokenProvider;
   retry?: KubeRetryOptions;
   /** Largest body `request` buffers; bigger fails with EKS.OutputTooLarge. @default 16 MiB */
   maxResponseBytes?: number;
   /** Time allowed for TCP connect + TLS handshake. @default 10_000 */
   connectTimeoutMs?: number;
-}
+};
 
 /** A non-2xx answer: `EKS.<status>` with the contract's cause (§2.3). */
 export class KubeApiError extends TaskFailedError {
@@ -212,25 +227,20 @@ const readBody = (
     });
   });
 
-/** Makes a client for one cluster. Cheap; keep one per cluster to reuse its connections. */
-export function makeKubeClient(options: KubeClientOptions): KubeClient {
-  const { clusterName, tokens } = options;
-  const endpointUrl = new URL(options.endpoint);
-  if (endpointUrl.protocol !== 'https:') throw new Error('the API server endpoint must be https');
-  const endpoint = endpointUrl.origin;
-  const maxRetries = options.retry?.maxRetries ?? 3;
-  const baseDelayMs = options.retry?.baseDelayMs ?? 250;
-  const maxDelayMs = options.retry?.maxDelayMs ?? 10_000;
-  const maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
-  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
-
+/** A KubeConfig for one cluster whose user hands out EKS tokens. */
+const makeEksKubeConfig = (
+  clusterName: string,
+  endpoint: string,
+  caPem: string,
+  tokens: EksTokenProvider,
+): KubeConfig => {
   const userName = 'eks-activity-worker';
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromClusterAndUser(
     {
       name: clusterName,
       server: endpoint,
-      caData: Buffer.from(options.caPem, 'utf8').toString('base64'),
+      caData: Buffer.from(caPem, 'utf8').toString('base64'),
       skipTLSVerify: false,
     },
     { name: userName },
@@ -243,6 +253,23 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
     },
   };
   kubeConfig.addAuthenticator(eksAuthenticator);
+  return kubeConfig;
+};
+
+/** Makes a client for one cluster. Cheap; keep one per cluster to reuse its connections. */
+export function makeKubeClient(options: KubeClientOptions): KubeClient {
+  const { clusterName, tokens } = options;
+  const endpointUrl = new URL(options.endpoint);
+  if (endpointUrl.protocol !== 'https:') throw new Error('the API server endpoint must be https');
+  const endpoint = endpointUrl.origin;
+  const maxRetries = options.retry?.maxRetries ?? 3;
+  const baseDelayMs = options.retry?.baseDelayMs ?? 250;
+  const maxDelayMs = options.retry?.maxDelayMs ?? 10_000;
+  const maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+
+  const kubeConfig =
+    options.kubeConfig ?? makeEksKubeConfig(clusterName, endpoint, options.caPem, options.tokens);
 
   // client-node builds a fresh, non-keep-alive Agent on every applyToHTTPSOptions call; one
   // keep-alive Agent per cluster (same CA) avoids a TLS handshake per request and per watch.
@@ -352,7 +379,7 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
       });
       if (statusCode === 401 && !resignedAfter401) {
         resignedAfter401 = true;
-        tokens.invalidate(clusterName, authorization.replace(/^Bearer /, ''));
+        tokens?.invalidate(clusterName, authorization.replace(/^Bearer /, ''));
         continue;
       }
       const header = res.headers['retry-after'];

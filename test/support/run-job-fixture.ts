@@ -51,7 +51,7 @@ export interface RunJobFixture {
   /** Starts an execution that runs `job` in `namespace` of `clusterName`; ends when it ends. */
   runJob(
     job: unknown,
-    options?: { clusterName?: string; namespace?: string },
+    options?: { clusterName?: string; namespace?: string; endpoint?: string },
   ): Promise<DescribeExecutionCommandOutput>;
   close(): void;
 }
@@ -82,6 +82,7 @@ export const makeRunJobFixture = async (
           Parameters: {
             ClusterName: options.clusterName ?? stack.cluster.clusterName,
             Namespace: options.namespace ?? 'default',
+            ...(options.endpoint === undefined ? {} : { Endpoint: options.endpoint }),
             'Job.$': '$.job',
           },
           End: true,
