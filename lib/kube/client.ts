@@ -1,22 +1,31 @@
 /**
- * Raw requests to one cluster's API server with an EKS bearer token.
+ * Raw requests to one cluster's API server with an EKS bearer token (or, in-cluster, whatever a
+ * KubeConfig authenticates with).
  *
- * TLS material and the Authorization header come from `@kubernetes/client-node`'s own plumbing
- * (`KubeConfig.applyToHTTPSOptions`, with an `Authenticator` that hands out EKS tokens). The
- * request itself goes through `node:https`, not client-node's fetch path: that path is node-fetch
+ * The request goes through `node:https`, not client-node's fetch path: that path is node-fetch
  * (a transitive dependency we would have to import behind its back), and Node's global fetch
  * cannot take the https.Agent that carries the cluster CA. `node:https` streams, aborts on a
  * signal and reports the precise socket/TLS error codes that `EKS.ConnectionFailed` promises.
+ *
+ * With EKS tokens, TLS material and the Authorization header are two fields (the cluster CA and
+ * `Bearer <token>`), set here directly: `@kubernetes/client-node` is more than half of a Lambda
+ * bundle, and the Lambda functions need nothing else from it. It earns its place in the process
+ * host, whose in-cluster identity (lib/kube/in-cluster.ts) imports it on first use and hands its
+ * KubeConfig in as {@link HttpsAuthentication}.
  */
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import { KubeConfig, type User } from '@kubernetes/client-node';
 import { ErrorName, kubeStatusErrorName, TaskFailedError } from '../errors.ts';
 import type { EksTokenProvider } from './eks-token.ts';
 
-/** client-node 1.4 does not export its Authenticator interface from the package root. */
-type Authenticator = Parameters<KubeConfig['addAuthenticator']>[0];
+/**
+ * Sets a request's TLS material (`ca`, client certificates) and `Authorization` header.
+ * `@kubernetes/client-node`'s KubeConfig is one (`applyToHTTPSOptions`).
+ */
+export interface HttpsAuthentication {
+  applyToHTTPSOptions(options: https.RequestOptions): Promise<void>;
+}
 
 /** Query parameters: each value repeats the key (`?a=1&a=2`). */
 export type QueryParameters = Readonly<Record<string, readonly string[]>>;
@@ -98,7 +107,7 @@ export type KubeClientCredentials =
        * A KubeConfig whose current context holds the CA and the user (e.g. the pod's
        * ServiceAccount token file, which client-node re-reads as the kubelet rotates it).
        */
-      kubeConfig: KubeConfig;
+      kubeConfig: HttpsAuthentication;
       caPem?: undefined;
       tokens?: undefined;
     };
@@ -227,34 +236,19 @@ const readBody = (
     });
   });
 
-/** A KubeConfig for one cluster whose user hands out EKS tokens. */
-const makeEksKubeConfig = (
+/** The CA and an EKS bearer token per request: all the Lambda hosts need. */
+const makeEksAuthentication = (
   clusterName: string,
-  endpoint: string,
   caPem: string,
   tokens: EksTokenProvider,
-): KubeConfig => {
-  const userName = 'eks-activity-worker';
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromClusterAndUser(
-    {
-      name: clusterName,
-      server: endpoint,
-      caData: Buffer.from(caPem, 'utf8').toString('base64'),
-      skipTLSVerify: false,
-    },
-    { name: userName },
-  );
-  const eksAuthenticator: Authenticator = {
-    isAuthProvider: (user: User) => user.name === userName,
-    async applyAuthentication(_user, opts) {
-      const token = await tokens.getToken(clusterName);
-      opts.headers = { ...opts.headers, Authorization: `Bearer ${token}` };
-    },
-  };
-  kubeConfig.addAuthenticator(eksAuthenticator);
-  return kubeConfig;
-};
+): HttpsAuthentication => ({
+  async applyToHTTPSOptions(options) {
+    const token = await tokens.getToken(clusterName);
+    options.ca = caPem;
+    options.rejectUnauthorized = true;
+    options.headers = { ...options.headers, Authorization: `Bearer ${token}` };
+  },
+});
 
 /** Makes a client for one cluster. Cheap; keep one per cluster to reuse its connections. */
 export function makeKubeClient(options: KubeClientOptions): KubeClient {
@@ -268,8 +262,8 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
   const maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
 
-  const kubeConfig =
-    options.kubeConfig ?? makeEksKubeConfig(clusterName, endpoint, options.caPem, options.tokens);
+  const authentication =
+    options.kubeConfig ?? makeEksAuthentication(clusterName, options.caPem, options.tokens);
 
   // client-node builds a fresh, non-keep-alive Agent on every applyToHTTPSOptions call; one
   // keep-alive Agent per cluster (same CA) avoids a TLS handshake per request and per watch.
@@ -305,7 +299,7 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
       headers['Content-Length'] = Buffer.byteLength(request.body);
     }
     const httpsOptions: https.RequestOptions = { headers };
-    await kubeConfig.applyToHTTPSOptions(httpsOptions);
+    await authentication.applyToHTTPSOptions(httpsOptions);
     if (httpsOptions.rejectUnauthorized === false) {
       throw new Error('refusing to send a token without TLS verification');
     }

@@ -9,9 +9,12 @@
  * up without a restart. The token only ever goes to the in-cluster endpoint the operator
  * configured; a task that names another `Endpoint` for this cluster must pass the usual trust
  * check first (EKS reports it, or it is allow-listed), and is then still served in-cluster.
+ *
+ * client-node is imported on first use only: the Lambda bundles leave it out (serverless.yml,
+ * `custom.esbuild.exclude`), and this is the process host's feature.
  */
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { type KubeClient, type KubeClientOptions, makeKubeClient } from './client.ts';
 import { type KubeConnector, toEndpointOrigin } from './connection.ts';
 
@@ -30,7 +33,10 @@ export interface InClusterIdentity {
 }
 
 /** A KubeConfig for the in-cluster API server with the ServiceAccount's token file as its user. */
-export const makeInClusterKubeConfig = (identity: InClusterIdentity): KubeConfig => {
+export const makeInClusterKubeConfig = async (identity: InClusterIdentity): Promise<KubeConfig> => {
+  // Its config module alone: a dynamic import of the package root would bundle all of it
+  // (the generated API too, 17 MB) into the process host, which tree-shaking cannot trim.
+  const { KubeConfig } = await import('@kubernetes/client-node/dist/config.js');
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromClusterAndUser(
     {
@@ -63,7 +69,7 @@ export const withInClusterIdentity = (
   if ('problem' in parsed)
     throw new Error(`in-cluster endpoint ${identity.endpoint} ${parsed.problem}`);
   const inClusterOrigin = parsed.origin;
-  let client: KubeClient | undefined;
+  let client: Promise<KubeClient> | undefined;
   return {
     async connect(target, signal) {
       if (target.clusterName !== identity.clusterName) return connector.connect(target, signal);
@@ -75,16 +81,18 @@ export const withInClusterIdentity = (
           await connector.connect(target, signal);
         }
       }
-      client ??= makeKubeClient({
-        ...identity.clientOptions,
-        clusterName: identity.clusterName,
-        endpoint: inClusterOrigin,
-        kubeConfig: makeInClusterKubeConfig(identity),
-      });
+      client ??= makeInClusterKubeConfig(identity).then((kubeConfig) =>
+        makeKubeClient({
+          ...identity.clientOptions,
+          clusterName: identity.clusterName,
+          endpoint: inClusterOrigin,
+          kubeConfig,
+        }),
+      );
       return client;
     },
     close() {
-      client?.close();
+      void client?.then((made) => made.close());
       connector.close();
     },
   };
