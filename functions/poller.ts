@@ -1,5 +1,6 @@
 /**
- * Lambda handler: the scheduled poller. Thin: middy with Powertools metrics around
+ * Lambda handler: the scheduled poller. Thin: middy with Powertools metrics and
+ * Lambda context in the log lines around
  * `runPollerInvocation`, which serves the activities for as long as the invocation allows and
  * hands unfinished tasks off to the resumer's queue.
  */
@@ -9,6 +10,7 @@ import { type PollerInvocationSummary, runPollerInvocation } from '../lib/hosts/
 import { type LambdaRuntime, makeLambdaRuntime } from '../lib/hosts/lambda-runtime.ts';
 import type { InvocationClock } from '../lib/hosts/lambda-window.ts';
 import { makeQueueHandOff } from '../lib/worker/hand-off-message.ts';
+import { makeLazyInjectLambdaContext } from './middleware/lazy-inject-lambda-context.ts';
 import { makeLazyLogMetrics } from './middleware/lazy-log-metrics.ts';
 
 /**
@@ -46,7 +48,9 @@ export const makePollerHandler = (makeRuntime: () => LambdaRuntime) => {
           : {}),
       });
     },
-  ).use(makeLazyLogMetrics(metrics));
+  )
+    .use(makeLazyInjectLambdaContext(() => getRuntime().logger))
+    .use(makeLazyLogMetrics(metrics));
 };
 
 /** The deployed handler (`functions/poller.handler` in serverless.yml). */

@@ -1,6 +1,7 @@
 /**
  * Lambda handler: the resumer, fed by the hand-off queue's SQS event source with
- * `ReportBatchItemFailures`. Thin: middy with Powertools metrics around `resumeHandedOffTasks`.
+ * `ReportBatchItemFailures`. Thin: middy with Powertools metrics and
+ * Lambda context in the log lines around `resumeHandedOffTasks`.
  */
 import middy from '@middy/core';
 import { makeMetricsObserver } from '../lib/hosts/lambda-metrics.ts';
@@ -11,6 +12,7 @@ import {
 } from '../lib/hosts/lambda-resumer.ts';
 import { type LambdaRuntime, makeLambdaRuntime } from '../lib/hosts/lambda-runtime.ts';
 import type { InvocationClock } from '../lib/hosts/lambda-window.ts';
+import { makeLazyInjectLambdaContext } from './middleware/lazy-inject-lambda-context.ts';
 import { makeLazyLogMetrics } from './middleware/lazy-log-metrics.ts';
 
 /** The fields of an SQS event the resumer reads. */
@@ -45,7 +47,9 @@ export const makeResumerHandler = (makeRuntime: () => LambdaRuntime) => {
       observer: makeMetricsObserver(deps.metrics),
       ...(deps.clock ? { clock: deps.clock } : {}),
     });
-  }).use(makeLazyLogMetrics(() => getRuntime().metrics));
+  })
+    .use(makeLazyInjectLambdaContext(() => getRuntime().logger))
+    .use(makeLazyLogMetrics(() => getRuntime().metrics));
 };
 
 /** The deployed handler (`functions/resumer.handler` in serverless.yml). */

@@ -5,6 +5,8 @@
  * variables (`AWS_REGION`, `AWS_ENDPOINT_URL_SFN`, `AWS_ENDPOINT_URL_EKS`, ...), read by the SDK.
  */
 import { hostname } from 'node:os';
+import { defaultPolicy, type WorkerPolicy } from './policy/document.ts';
+import { readInlinePolicy, readPolicyFile } from './policy/load.ts';
 
 /** Log levels understood by the Powertools logger. */
 export const LogLevels = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
@@ -64,6 +66,15 @@ export interface WorkerConfig {
   readonly handOffReserveMs: number;
   /** Seconds a re-queued task waits in the hand-off queue before a resumer re-checks it. */
   readonly requeueDelaySeconds: number;
+  /** The deployment stage (`prod`, `dev`), a dimension of every metric; absent: no such dimension. */
+  readonly stage: string | undefined;
+  /** The policy file (YAML or JSON) `policy` was read from, if any. */
+  readonly policyFile: string | undefined;
+  /**
+   * What each activity's tasks may do (README "Security model"): from `EKS_WORKER_POLICY_FILE`,
+   * `EKS_WORKER_POLICY`, or {@link defaultPolicy} (runJob only).
+   */
+  readonly policy: WorkerPolicy;
 }
 
 /** Raised by {@link loadConfig}, listing every problem found (not just the first). */
@@ -76,7 +87,8 @@ export class ConfigError extends Error {
   }
 }
 
-type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string };
+/** A failed parse names one problem, or several (a policy document lists each of its problems). */
+type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string | readonly string[] };
 
 interface VariableSpec<T> {
   /** The environment variable. */
@@ -356,6 +368,58 @@ const specs: { readonly [K in keyof WorkerConfig]: VariableSpec<WorkerConfig[K]>
     parse: parseInteger,
     check: checkRange(0, 900),
   },
+  stage: {
+    env: 'EKS_WORKER_STAGE',
+    defaultValue: () => undefined,
+    defaultText: '(none; Lambda: the stage)',
+    meaning:
+      'Deployment stage, the `stage` dimension of every metric, so the metrics of dev and prod stay apart.',
+    parse: (raw) => ok(raw.trim()),
+    // CloudWatch dimension values: 1 to 1,024 characters; a stage name is far shorter.
+    check: (stage) =>
+      stage === undefined || (stage.length >= 1 && stage.length <= 128)
+        ? undefined
+        : 'must be 1 to 128 characters',
+  },
+  policyFile: {
+    env: 'EKS_WORKER_POLICY_FILE',
+    defaultValue: () => undefined,
+    defaultText: '(none)',
+    meaning:
+      'Policy file (YAML or JSON): per activity, the clusters, namespaces, calls, operations and pass roles allowed. See [Security model](#security-model).',
+    parse: (raw) => ok(raw.trim()),
+    check: () => undefined,
+  },
+  policy: {
+    env: 'EKS_WORKER_POLICY',
+    defaultValue: () => defaultPolicy,
+    defaultText: '`eks:runJob(.sync)` only',
+    meaning: 'The policy inline (YAML or JSON), instead of `EKS_WORKER_POLICY_FILE`.',
+    parse: readInlinePolicy,
+    check: () => undefined,
+  },
+};
+
+/**
+ * Reads `EKS_WORKER_POLICY_FILE` when set: the file replaces the default policy. Setting the
+ * inline variable as well is refused (which one wins would be a guess); an explicit `policy`
+ * option wins over both, as every option does.
+ */
+const loadPolicyFile = (
+  path: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  overrides: Partial<WorkerConfig>,
+  problems: string[],
+): WorkerPolicy | undefined => {
+  if (path === undefined || overrides.policy !== undefined) return undefined;
+  if ((env.EKS_WORKER_POLICY ?? '').trim() !== '') {
+    problems.push('EKS_WORKER_POLICY_FILE and EKS_WORKER_POLICY are both set: set only one');
+    return undefined;
+  }
+  const read = readPolicyFile(path);
+  if (read.ok) return read.value;
+  problems.push(...read.problem);
+  return undefined;
 };
 
 /** One row of the configuration table, for the README and `--help`. */
@@ -397,7 +461,7 @@ const loadOne = <K extends keyof WorkerConfig>(
   } else if (raw !== undefined && raw.trim() !== '') {
     const parsed = spec.parse(raw);
     if (!parsed.ok) {
-      problems.push(`${spec.env} ${parsed.problem}`);
+      for (const problem of [parsed.problem].flat()) problems.push(`${spec.env} ${problem}`);
       return undefined;
     }
     value = parsed.value;
@@ -430,6 +494,8 @@ export const loadConfig = (
   const entries = (Object.keys(specs) as Array<keyof WorkerConfig>).map(
     (key) => [key, loadOne(key, env, overrides, problems)] as const,
   );
+  const config = Object.fromEntries(entries) as unknown as WorkerConfig;
+  const fromFile = loadPolicyFile(config.policyFile, env, overrides, problems);
   if (problems.length > 0) throw new ConfigError(problems);
-  return Object.fromEntries(entries) as unknown as WorkerConfig;
+  return fromFile === undefined ? config : { ...config, policy: fromFile };
 };

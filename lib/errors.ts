@@ -12,6 +12,8 @@ export const ErrorName = {
   ClusterFailed: 'EKS.ClusterFailed',
   NodegroupFailed: 'EKS.NodegroupFailed',
   FargateProfileFailed: 'EKS.FargateProfileFailed',
+  /** The worker's policy does not allow the task (README "Security model"); nothing was sent. */
+  PolicyDenied: 'EKS.PolicyDenied',
 } as const;
 
 /** `EKS.401`, `EKS.404`, ... for a non-2xx Kubernetes answer. */

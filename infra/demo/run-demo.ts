@@ -13,7 +13,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { allActivitySuffixes } from '../../lib/integrations/native-resources.ts';
-import { startWorkerOnLocalStack, withLocalCluster } from '../local-stack/worker-on-local-stack.ts';
+import {
+  seedExamplesPolicyFile,
+  startWorkerOnLocalStack,
+  withLocalCluster,
+} from '../local-stack/worker-on-local-stack.ts';
 import { substitute, toSubstitutionKey } from '../state-machines/build.ts';
 
 const stateMachinesDir = join(dirname(fileURLToPath(import.meta.url)), '../state-machines');
@@ -64,8 +68,9 @@ export async function runDemo(print: (line: string) => void = console.log): Prom
   const env = await startWorkerOnLocalStack({
     stack: { kube: { execution: 'local' } },
     logLevel: 'WARN',
-    // Local processes (perl computing pi) can take a while on a small machine.
-    config: { heartbeatIntervalMs: 5_000 },
+    // Local processes (perl computing pi) can take a while on a small machine. The policy is the
+    // documented one that enables the ten seed workflows (README: Security model).
+    config: { heartbeatIntervalMs: 5_000, policyFile: seedExamplesPolicyFile },
   });
   const substitutions = Object.fromEntries(
     allActivitySuffixes.map((suffix) => [toSubstitutionKey(suffix), env.activityArnFor(suffix)]),

@@ -3,6 +3,8 @@
  * worker, in-process, wired as a deployment wires it except for endpoints and keys. The end-to-end
  * tests and the demo drive it only through Step Functions executions, as a state machine would.
  */
+
+import { fileURLToPath } from 'node:url';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { EKSClient } from '@aws-sdk/client-eks';
 import {
@@ -23,6 +25,7 @@ import {
   allActivitySuffixes,
   toActivityDefinition,
 } from '../../lib/integrations/native-resources.ts';
+import { parsePolicyDocument } from '../../lib/policy/document.ts';
 import { startWorker, type Worker, type WorkerOptions } from '../../lib/worker/worker.ts';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from './index.ts';
 
@@ -52,6 +55,35 @@ export interface WorkerOnLocalStack {
 
 let sequence = 0;
 
+/**
+ * The harness's policy unless a test or the demo sets `config.policy` or `config.policyFile`:
+ * everything allowed, so tests of other behaviour need not restate a policy. Never the worker's
+ * own default (lib/policy/document.ts: runJob only); the demo runs under
+ * infra/policies/seed-examples.yaml.
+ */
+export const allowEverythingPolicy = parsePolicyDocument(
+  {
+    rules: [
+      {
+        name: 'local-stack tests: everything',
+        activities: ['*'],
+        clusters: ['*'],
+        namespaces: ['*'],
+        clusterScoped: true,
+        calls: [{ methods: ['*'], paths: ['/**'] }],
+        operations: ['*'],
+        passRoles: ['arn:*:iam::*:role/*'],
+      },
+    ],
+  },
+  'local-stack tests (allow everything)',
+);
+
+/** The policy the demo and the seed test run under: the ten seed workflows and nothing more. */
+export const seedExamplesPolicyFile = fileURLToPath(
+  new URL('../policies/seed-examples.yaml', import.meta.url),
+);
+
 export async function startWorkerOnLocalStack(
   options: {
     stack?: LocalStackOptions;
@@ -59,6 +91,8 @@ export async function startWorkerOnLocalStack(
     config?: Parameters<typeof loadConfig>[1];
     /** The worker's log level. @default 'SILENT' */
     logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+    /** The worker's logger (tests that read its lines); replaces `logLevel`. */
+    logger?: Logger;
   } = {},
 ): Promise<WorkerOnLocalStack> {
   const stack = await startLocalStack({
@@ -96,13 +130,16 @@ export async function startWorkerOnLocalStack(
       logLevel: 'SILENT',
       jobPollIntervalMs: 2_000,
       controlPlanePollIntervalMs: 100,
+      ...(options.config?.policyFile === undefined ? { policy: allowEverythingPolicy } : {}),
       ...options.config,
     },
   );
-  const logger = new Logger({
-    serviceName: 'eks-activity-worker',
-    logLevel: options.logLevel ?? 'SILENT',
-  });
+  const logger =
+    options.logger ??
+    new Logger({
+      serviceName: 'eks-activity-worker',
+      logLevel: options.logLevel ?? 'SILENT',
+    });
   const integrations = makeIntegrations({
     config,
     logger,

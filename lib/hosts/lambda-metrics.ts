@@ -2,11 +2,27 @@
  * Task metrics as CloudWatch embedded metric format (EMF) through Powertools Metrics. The host's
  * middleware flushes them once per invocation.
  */
-import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { WorkerConfig } from '../config.ts';
+import { serviceName } from '../logger.ts';
 import type { TaskObserver } from '../worker/ports.ts';
 
 /** The CloudWatch namespace of every metric. */
 export const metricsNamespace = 'EksActivityWorker';
+
+/**
+ * The worker's metrics: every data point carries `service` and, when configured, `stage`, so the
+ * stages of one account and Region stay apart (alarms in serverless.yml select both).
+ */
+export const makeWorkerMetrics = (config: Pick<WorkerConfig, 'stage'>, logger: Logger): Metrics =>
+  new Metrics({
+    namespace: metricsNamespace,
+    serviceName,
+    // Powertools' own warnings (e.g. an invocation with no metrics) go through our logger.
+    logger,
+    ...(config.stage === undefined ? {} : { defaultDimensions: { stage: config.stage } }),
+  });
 
 /** Metric names, stable: dashboards and alarms depend on them. */
 export const MetricName = {
@@ -18,6 +34,12 @@ export const MetricName = {
   HandOffs: 'HandOffs',
   HeartbeatFailures: 'HeartbeatFailures',
   TimeToCompletion: 'TimeToCompletion',
+  /** Answers queued for the resumer because Step Functions kept refusing them (throttling, 5xx). */
+  AnswersHandedOff: 'AnswersHandedOff',
+  /** Handed-off answers the resumer delivered (or found their task gone). */
+  HandedOffAnswersDelivered: 'HandedOffAnswersDelivered',
+  /** Answers never delivered: refused permanently or retries ran out; the execution waits. */
+  AnswersLost: 'AnswersLost',
 } as const;
 
 /**
@@ -61,5 +83,13 @@ export const makeMetricsObserver = (metrics: Metrics): TaskObserver => ({
   },
   heartbeatFailed: () => {
     metrics.addMetric(MetricName.HeartbeatFailures, MetricUnit.Count, 1);
+  },
+  answerEnded: ({ result, handedOffAnswer }) => {
+    if (result === 'gave-up') metrics.addMetric(MetricName.AnswersLost, MetricUnit.Count, 1);
+    else if (result === 'handed-off') {
+      metrics.addMetric(MetricName.AnswersHandedOff, MetricUnit.Count, 1);
+    } else if (handedOffAnswer) {
+      metrics.addMetric(MetricName.HandedOffAnswersDelivered, MetricUnit.Count, 1);
+    }
   },
 });

@@ -31,6 +31,7 @@ import {
   parseQueuedMessage,
   type QueuedMessage,
   readHandedOffAnswer,
+  readPoll,
   toResumableTask,
 } from '../worker/hand-off-message.ts';
 import {
@@ -153,12 +154,15 @@ const resumeRecord = async (
     return 'retry';
   }
   const integration = resolveIntegration(message.activityName, options.integrations);
+  const { poll } = readPoll(message);
   const logger = options.logger.createChild({
     persistentKeys: {
       activity: message.activityName,
       taskId: makeTaskId(message.taskToken),
       messageId: record.messageId,
       handOffCount: message.handOffCount,
+      // The execution history's ActivityStarted shows it: search the logs for it.
+      ...(poll === undefined ? {} : { workerName: poll.workerName }),
     },
   });
   if (integration === undefined) {
@@ -292,13 +296,15 @@ const deliverHandedOffAnswer = async (
     activityName: message.activityName,
     taskToken: message.taskToken,
     input: '',
+    // A re-queued answer keeps naming the poll that received its task.
+    ...readPoll(message),
   };
   const progress = {
     handOffCount: message.handOffCount,
     firstReceivedAtMs: Date.parse(message.firstReceivedAt),
   };
   logger.info('Delivering a handed-off answer', { answer: outcome.kind });
-  await sendAnswer(outcome, {
+  const result = await sendAnswer(outcome, {
     activityApi: options.activityApi,
     taskToken: message.taskToken,
     // The work window bounds the retries (the hand-off signal), not the reserve: the invocation
@@ -307,13 +313,26 @@ const deliverHandedOffAnswer = async (
     clock,
     random: options.random ?? Math.random,
     logger: options.logger.createChild({
-      persistentKeys: { messageId: record.messageId, taskId: makeTaskId(message.taskToken) },
+      persistentKeys: {
+        messageId: record.messageId,
+        taskId: makeTaskId(message.taskToken),
+        ...(task.poll === undefined ? {} : { workerName: task.poll.workerName }),
+      },
     }),
     handOff: {
       signal: graceEndedSignal,
       handOffAnswer: (answer) => requeue(task, progress, answer),
     },
   });
+  try {
+    options.observer?.answerEnded?.({
+      activityName: message.activityName,
+      result,
+      handedOffAnswer: true,
+    });
+  } catch (error) {
+    logger.warn('Task observer failed', { errorName: readErrorName(error) });
+  }
   return requeueFailed ? 'retry-soon' : 'done';
 };
 

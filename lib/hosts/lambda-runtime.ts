@@ -3,15 +3,14 @@
  * logger, Step Functions client, integrations, the hand-off queue and the metrics.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { makeSqsClient, makeSqsHandOffQueue } from '../aws/sqs-hand-off-queue.ts';
 import { loadConfig, type WorkerConfig } from '../config.ts';
 import type { Integration } from '../integrations/types.ts';
-import { serviceName } from '../logger.ts';
 import type { HandOffQueue } from '../worker/hand-off-message.ts';
 import type { ActivityApi, Clock } from '../worker/ports.ts';
 import { makeRuntimeDependencies } from './deps.ts';
-import { metricsNamespace } from './lambda-metrics.ts';
+import { makeWorkerMetrics } from './lambda-metrics.ts';
 
 /** What a Lambda handler runs on; tests build their own against the local stack. */
 export interface LambdaRuntime {
@@ -41,7 +40,6 @@ export const makeLambdaRuntime = (
     ...(queueUrl === undefined
       ? {}
       : { queue: makeSqsHandOffQueue({ client: makeSqsClient(), queueUrl }) }),
-    // Powertools' own warnings (e.g. an invocation with no metrics) go through our logger.
-    metrics: new Metrics({ namespace: metricsNamespace, serviceName, logger: deps.logger }),
+    metrics: makeWorkerMetrics(config, deps.logger),
   };
 };

@@ -32,6 +32,15 @@ const countMetrics = [
   [MetricName.TasksAbandoned, 'Tasks Step Functions gave up on (execution stopped or timed out).'],
   [MetricName.HandOffs, 'Unfinished tasks handed off to the hand-off queue.'],
   [MetricName.HeartbeatFailures, 'SendTaskHeartbeat calls that failed.'],
+  [
+    MetricName.AnswersHandedOff,
+    'Answers queued for the resumer because Step Functions kept refusing them.',
+  ],
+  [
+    MetricName.HandedOffAnswersDelivered,
+    'Handed-off answers the resumer delivered (or found their task gone).',
+  ],
+  [MetricName.AnswersLost, 'Answers never delivered: the execution waits for its timeout.'],
 ] as const;
 
 export interface ProcessMetrics {
@@ -110,6 +119,12 @@ export const makeProcessMetrics = (): ProcessMetrics => {
     },
     heartbeatFailed: () => {
       count(MetricName.HeartbeatFailures);
+    },
+    // As the Lambda counts them (lambda-metrics.ts).
+    answerEnded: ({ result, handedOffAnswer }) => {
+      if (result === 'gave-up') count(MetricName.AnswersLost);
+      else if (result === 'handed-off') count(MetricName.AnswersHandedOff);
+      else if (handedOffAnswer) count(MetricName.HandedOffAnswersDelivered);
     },
   };
 

@@ -12,6 +12,8 @@ import type { WorkerConfig } from '../config.ts';
 import { makeKubeConnector } from '../kube/connection.ts';
 import { type AwsCredentialsProvider, makeEksTokenProvider } from '../kube/eks-token.ts';
 import { withInClusterIdentity } from '../kube/in-cluster.ts';
+import { guardIntegration, logPolicyInForce } from '../policy/guard.ts';
+import { readActivityName } from '../worker/resolve-integration.ts';
 import { makeEksControlPlaneIntegrations } from './eks-control-plane/index.ts';
 import { makeKubeCallIntegration } from './kube-call/kube-call.ts';
 import { makeRunJobIntegrations } from './kube-job/run-job-integrations.ts';
@@ -33,7 +35,10 @@ export interface IntegrationSet {
   close(): void;
 }
 
-/** Every integration the worker serves: eks:call, eks:runJob(.sync), and the 12 control-plane ones. */
+/**
+ * Every integration the worker serves: eks:call, eks:runJob(.sync), and the 12 control-plane ones,
+ * each behind the configured policy (lib/policy), which is decided before anything is sent.
+ */
 export const makeIntegrations = (deps: IntegrationDependencies): IntegrationSet => {
   const { config } = deps;
   const eksClient = deps.eksClient ?? makeEksClient({ region: config.region });
@@ -56,6 +61,11 @@ export const makeIntegrations = (deps: IntegrationDependencies): IntegrationSet 
           credentialsDir: config.inClusterCredentialsDir,
         });
   const connect = connector.connect.bind(connector);
+  logPolicyInForce(
+    config.policy,
+    config.activityArns.flatMap((arn) => readActivityName(arn) ?? []),
+    deps.logger,
+  );
   return {
     integrations: [
       makeKubeCallIntegration({ connector: { connect } }),
@@ -64,7 +74,7 @@ export const makeIntegrations = (deps: IntegrationDependencies): IntegrationSet 
         eks: makeEksControlPlane(eksClient),
         pollIntervalMs: config.controlPlanePollIntervalMs,
       }),
-    ],
+    ].map((integration) => guardIntegration(integration, config.policy)),
     close: () => {
       connector.close();
       if (!deps.eksClient) eksClient.destroy();

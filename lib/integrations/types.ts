@@ -36,6 +36,11 @@ export interface TaskContext {
   /** A short, non-secret id of the task (a hash of its token), for logs and resource labels. */
   readonly taskId?: string;
   /**
+   * The workerName the task's poll sent (shown in the execution history's ActivityStarted) and
+   * its poll id; created resources carry them so they lead back to the execution and the logs.
+   */
+  readonly poll?: { readonly workerName: string; readonly pollId: string };
+  /**
    * Records the little state needed to resume the task elsewhere (e.g. the created Job's
    * namespace, name and uid) once something irreversible has happened. The worker keeps the latest
    * one and, when a host must stop before the task ends (a Lambda invocation running out), hands it

@@ -7,6 +7,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { ErrorName } from '../errors.ts';
 import type { Checkpoint } from '../integrations/types.ts';
 import { makeFailureOutcome, type TaskOutcome } from './outcome.ts';
+import type { PollWorkerName } from './poll-worker-name.ts';
 import type { HandOff, ReceivedTask, TaskProgress } from './ports.ts';
 
 /**
@@ -43,6 +44,8 @@ export interface HandOffMessage {
   readonly handOffCount: number;
   /** When the first worker received the task, ISO 8601. */
   readonly firstReceivedAt: string;
+  /** The poll that first received the task, so the resumer's log lines carry its workerName. */
+  readonly poll?: PollWorkerName;
 }
 
 /** A success or failure: the answer a task is due. */
@@ -72,6 +75,8 @@ export interface AnswerHandOffMessage {
   readonly handOffCount: number;
   /** When the first worker received the task, ISO 8601. */
   readonly firstReceivedAt: string;
+  /** The poll that first received the task (see {@link HandOffMessage.poll}). */
+  readonly poll?: PollWorkerName;
 }
 
 /** Any message on the hand-off queue. */
@@ -95,6 +100,7 @@ export const makeHandOffMessage = (task: ReceivedTask, progress: TaskProgress): 
   ...(progress.checkpoint === undefined ? {} : { checkpoint: progress.checkpoint }),
   handOffCount: progress.handOffCount + 1,
   firstReceivedAt: new Date(progress.firstReceivedAtMs).toISOString(),
+  ...(task.poll === undefined ? {} : { poll: task.poll }),
 });
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -181,6 +187,17 @@ const checkTaskMessage = (parsed: Record<string, unknown>): HandOffMessage => {
   return parsed as unknown as HandOffMessage;
 };
 
+/**
+ * The poll a message names, when well-formed. Only for log lines and labels: a message without it
+ * (older workers) or with a malformed one is still resumed.
+ */
+export const readPoll = (message: QueuedMessage): { poll?: PollWorkerName } => {
+  const poll: unknown = message.poll;
+  return isRecord(poll) && isNonEmptyString(poll.workerName) && isNonEmptyString(poll.pollId)
+    ? { poll: { workerName: poll.workerName, pollId: poll.pollId } }
+    : {};
+};
+
 /** The task and its progress as a resuming worker starts from them. */
 export const toResumableTask = (
   message: HandOffMessage,
@@ -190,6 +207,7 @@ export const toResumableTask = (
     activityName: message.activityName,
     taskToken: message.taskToken,
     input: message.input,
+    ...readPoll(message),
   },
   progress: {
     ...(message.checkpoint === undefined ? {} : { checkpoint: message.checkpoint }),
@@ -229,6 +247,7 @@ const serialiseAnswerMessage = (
     answer,
     handOffCount: progress.handOffCount + 1,
     firstReceivedAt: new Date(progress.firstReceivedAtMs).toISOString(),
+    ...(task.poll === undefined ? {} : { poll: task.poll }),
   } satisfies AnswerHandOffMessage);
 
 /**

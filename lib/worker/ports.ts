@@ -5,6 +5,7 @@
  */
 
 import type { Checkpoint } from '../integrations/types.ts';
+import type { PollWorkerName } from './poll-worker-name.ts';
 
 /** What GetActivityTask returned: both fields absent when the long poll ended without a task. */
 export interface PolledTask {
@@ -75,6 +76,8 @@ export interface ReceivedTask {
   readonly taskToken: string;
   /** The raw input string exactly as GetActivityTask returned it. */
   readonly input: string;
+  /** The workerName (and its poll id) the poll that returned the task sent; in the history. */
+  readonly poll?: PollWorkerName;
 }
 
 /**
@@ -120,4 +123,15 @@ export interface TaskObserver {
   taskStarted?(event: { activityName: string; integration: string; resumed: boolean }): void;
   taskEnded?(event: TaskEndEvent): void;
   heartbeatFailed?(event: { activityName: string; errorName: string }): void;
+  /** How delivering an answer ended (`AnswerResult` of `answer.ts`), for any task's answer. */
+  answerEnded?(event: AnswerEndEvent): void;
+}
+
+/** How an answer's delivery ended. */
+export interface AnswerEndEvent {
+  readonly activityName: string;
+  /** `delivered`, `task-gone`, `gave-up` (lost: the execution waits for its timeout), `handed-off`. */
+  readonly result: 'delivered' | 'task-gone' | 'gave-up' | 'handed-off';
+  /** Whether this was an answer handed off earlier, delivered by the resumer. */
+  readonly handedOffAnswer: boolean;
 }

@@ -106,6 +106,8 @@ export const runTask = async (
       activity: activity.activityName,
       integration: activity.integration.activitySuffix,
       taskId,
+      // The execution history's ActivityStarted shows this: search the logs for it.
+      ...(task.poll === undefined ? {} : { workerName: task.poll.workerName }),
     },
   });
   const startedAtMs = env.clock.now();
@@ -163,7 +165,7 @@ export const runTask = async (
       break;
     default: {
       const handOffAnswer = env.handOffAnswer ?? readAnswerHandOff(env.handOff);
-      await sendAnswer(outcome, {
+      const result = await sendAnswer(outcome, {
         activityApi: env.activityApi,
         taskToken: task.taskToken,
         retry: env.answerRetry,
@@ -181,6 +183,13 @@ export const runTask = async (
               },
             }),
       });
+      notify(logger, () =>
+        env.observer?.answerEnded?.({
+          activityName: activity.activityName,
+          result,
+          handedOffAnswer: false,
+        }),
+      );
     }
   }
   return outcome;
@@ -233,6 +242,7 @@ const runIntegration = async (
     activityName: activity.activityName,
     cleanupOnAbandon: env.cleanupOnAbandon,
     taskId,
+    ...(task.poll === undefined ? {} : { poll: task.poll }),
     checkpoint: (checkpoint) => {
       state.checkpoint = checkpoint;
     },

@@ -6,6 +6,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Integration } from '../integrations/types.ts';
 import type { AnswerRetryOptions } from './answer.ts';
 import { type BackoffOptions, computeBackoffDelayMs } from './backoff.ts';
+import { makePollWorkerName } from './poll-worker-name.ts';
 import {
   type ActivityApi,
   type Clock,
@@ -144,11 +145,13 @@ export const startWorker = (options: WorkerOptions, deps: WorkerDependencies): W
       // Reserve the slot first: a task that arrives must always have room to run.
       if (!(await slots.acquire(stopSignal))) return;
       let polled: PolledTask;
+      // Each poll names itself: the history's ActivityStarted shows it, the task's logs carry it.
+      const poll = makePollWorkerName(options.workerName);
       try {
         // Never given the stop signal: see ActivityApi.getActivityTask.
         polled = await deps.activityApi.getActivityTask({
           activityArn: activity.activityArn,
-          workerName: options.workerName,
+          workerName: poll.workerName,
         });
       } catch (error) {
         // The slot is not held through the backoff: other activities may use it meanwhile.
@@ -174,6 +177,7 @@ export const startWorker = (options: WorkerOptions, deps: WorkerDependencies): W
         activityName: activity.activityName,
         taskToken: polled.taskToken,
         input: polled.input ?? '',
+        poll,
       };
       // The task owns the slot from here and gives it back when it has been dealt with.
       const running: Promise<unknown> = runTask(activity, task, runnerEnvironment)

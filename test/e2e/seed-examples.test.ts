@@ -1,11 +1,14 @@
 /**
  * Acceptance: the seed's ten example state machines run through the worker with only `Resource`
  * (and, for the Kubernetes API ones, the cluster coordinates) swapped, and produce the documented
- * output shapes (contract §2, §3).
+ * output shapes (contract §2, §3), under the documented policy that enables them
+ * (infra/policies/seed-examples.yaml), as `npm start` runs them. The cluster example 04 creates
+ * comes first, so the Kubernetes examples run on `MyCluster`, the cluster the policy names.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
+  seedExamplesPolicyFile,
   startWorkerOnLocalStack,
   type WorkerOnLocalStack,
   withLocalCluster,
@@ -25,16 +28,30 @@ const outputOf = (execution: {
 describe('seed examples through the worker', () => {
   let env: WorkerOnLocalStack;
   before(async () => {
-    env = await startWorkerOnLocalStack();
+    env = await startWorkerOnLocalStack({ config: { policyFile: seedExamplesPolicyFile } });
   });
   after(() => env.close());
 
   const runSeed = async (fileName: string, swapCluster: boolean) => {
     const native = loadSeedExample(fileName);
-    const definition = swapCluster ? withLocalCluster(native, env.stack.cluster) : native;
+    const myCluster = env.stack.clusters.get('MyCluster');
+    if (swapCluster && !myCluster) throw new Error('MyCluster was not created (example 04)');
+    const definition = swapCluster && myCluster ? withLocalCluster(native, myCluster) : native;
     const arn = await env.createStateMachine(definition);
     return env.runExecution(arn);
   };
+
+  test('04 createCluster.sync: the ACTIVE cluster, with a real API server', async () => {
+    const created = outputOf(await runSeed('04-create-cluster-sync.asl.json', false));
+    assert.equal(created.Cluster.Name, 'MyCluster');
+    assert.equal(created.Cluster.Status, 'ACTIVE');
+    assert.deepEqual(created.Cluster.ResourcesVpcConfig.SubnetIds, [
+      'subnet-053e7c47012341234',
+      'subnet-027cfea4b12341234',
+    ]);
+    assert.match(created.Cluster.CreatedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    assert.match(created.Cluster.Endpoint, /^https:\/\/127\.0\.0\.1:\d+$/);
+  });
 
   test('01 runJob.sync with logs: the final Job with a logs entry per pod and container', async () => {
     const output = outputOf(await runSeed('01-runjob-sync-with-logs.asl.json', true));
@@ -69,10 +86,13 @@ describe('seed examples through the worker', () => {
     const output = outputOf(await runSeed('03-call-delete-job.asl.json', true));
     assert.equal(output.StatusCode, 200);
     assert.equal(output.ResponseBody.kind, 'Status');
-    const stillThere = env.stack.cluster.store.list(
-      { group: 'batch', version: 'v1', resource: 'jobs', kind: 'Job', namespaced: true },
-      'default',
-    );
+    const stillThere = env.stack.clusters
+      .get('MyCluster')
+      ?.store.list(
+        { group: 'batch', version: 'v1', resource: 'jobs', kind: 'Job', namespaced: true },
+        'default',
+      );
+    assert.ok(stillThere);
     assert.equal(stillThere.items.filter((j) => j.metadata.name === 'example-job').length, 0);
   });
 
@@ -85,17 +105,23 @@ describe('seed examples through the worker', () => {
     assert.match(output.ResponseBody.data.mapRoles, /my-role/);
   });
 
-  test('04 to 09: create a cluster, a Fargate profile and a node group, then delete them all', async () => {
-    const created = outputOf(await runSeed('04-create-cluster-sync.asl.json', false));
-    assert.equal(created.Cluster.Name, 'MyCluster');
-    assert.equal(created.Cluster.Status, 'ACTIVE');
-    assert.deepEqual(created.Cluster.ResourcesVpcConfig.SubnetIds, [
-      'subnet-053e7c47012341234',
-      'subnet-027cfea4b12341234',
-    ]);
-    assert.match(created.Cluster.CreatedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
-    assert.match(created.Cluster.Endpoint, /^https:\/\/127\.0\.0\.1:\d+$/);
+  test('the seed policy allows the ten and not more: reading kube-system secrets is denied', async () => {
+    const native = loadSeedExample('02-call-list-pods.asl.json');
+    const myCluster = env.stack.clusters.get('MyCluster');
+    assert.ok(myCluster);
+    const definition = JSON.parse(
+      JSON.stringify(withLocalCluster(native, myCluster)).replace(
+        '/api/v1/namespaces/default/pods',
+        '/api/v1/namespaces/kube-system/secrets',
+      ),
+    );
+    const execution = await env.runExecution(await env.createStateMachine(definition));
+    assert.equal(execution.status, 'FAILED');
+    assert.equal(execution.error, 'EKS.PolicyDenied');
+    assert.equal(JSON.parse(execution.cause ?? '{}').Rule, 'seed-calls');
+  });
 
+  test('06 to 09, then 05: a Fargate profile and a node group, then delete them all', async () => {
     const profile = outputOf(await runSeed('06-create-fargate-profile-sync.asl.json', false));
     assert.equal(profile.FargateProfile.Status, 'ACTIVE');
     assert.deepEqual(profile.FargateProfile.Selectors, [

@@ -180,6 +180,17 @@ describe('the packaged bundles', () => {
           ...stack.awsEnvironment(),
           EKS_WORKER_ACTIVITY_ARNS: activityArn,
           EKS_WORKER_NAME: 'bundle-test',
+          // As serverless.yml hands the policy to the functions (the default would deny eks:call).
+          EKS_WORKER_POLICY: JSON.stringify({
+            rules: [
+              {
+                activities: ['bundle-eks-call'],
+                clusters: [stack.cluster.clusterName],
+                namespaces: ['default'],
+                calls: [{ methods: ['GET'], paths: ['/api/v1/namespaces/default/pods'] }],
+              },
+            ],
+          }),
           ...shortWindowEnvironment,
         },
         30_000,

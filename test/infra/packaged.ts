@@ -112,6 +112,57 @@ const runServerlessPackage = (outDir: string, timeoutMs: number): Promise<void> 
     });
   });
 
+/**
+ * `serverless print --format json` with extra arguments: the resolved configuration, variables
+ * and `${file(...)}` sources included, without bundling (seconds, not a package). Rejects with
+ * the Framework's output when it fails.
+ */
+export const printService = (args: readonly string[], timeoutMs = 60_000): Promise<unknown> =>
+  new Promise((resolvePromise, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        join(projectDir, 'node_modules/osls/bin/serverless.js'),
+        'print',
+        '--format',
+        'json',
+        ...args,
+      ],
+      {
+        cwd: projectDir,
+        env: {
+          ...process.env,
+          AWS_ACCESS_KEY_ID: 'AKIDPACKAGEONLY',
+          AWS_SECRET_ACCESS_KEY: 'package-only',
+          SLS_TELEMETRY_DISABLED: '1',
+          SLS_NOTIFICATIONS_MODE: 'off',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (code !== 0) {
+        reject(new Error(`serverless print failed (${code ?? signal}):\n${stdout}\n${stderr}`));
+        return;
+      }
+      try {
+        resolvePromise(JSON.parse(stdout));
+      } catch {
+        reject(new Error(`serverless print wrote no JSON:\n${stdout}\n${stderr}`));
+      }
+    });
+  });
+
 let pending: Promise<Packaged> | undefined;
 
 /** Packages the service (or reuses a package built from identical inputs). */

@@ -3,13 +3,34 @@
  * queues and least-privilege IAM, read from the packaged CloudFormation template.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
-import { type CfnResource, type CfnTemplate, packageOptions, packageService } from './packaged.ts';
+import { MetricName, metricsNamespace } from '../../lib/hosts/lambda-metrics.ts';
+import { serviceName } from '../../lib/logger.ts';
+import {
+  type CfnResource,
+  type CfnTemplate,
+  packageOptions,
+  packageService,
+  printService,
+  projectDir,
+} from './packaged.ts';
 
 const require = createRequire(import.meta.url);
 const { toVpcConfig } = require('../../infra/serverless/vpc.cjs') as {
   toVpcConfig(subnets: string, groups: string): unknown;
+};
+const { describeMonitoring } = require('../../infra/serverless/monitoring.cjs') as {
+  describeMonitoring(options: {
+    stage: string;
+    pickupAlarmSeconds: number;
+    alarmTopicArn?: string;
+  }): {
+    resources: { Resources: Record<string, CfnResource> };
+  };
 };
 
 /** Contract §1: one activity per native integration. */
@@ -328,5 +349,306 @@ describe('VPC parameters (infra/serverless/vpc.cjs)', () => {
 
   test('subnets without security groups fail packaging with a message that says so', () => {
     assert.throws(() => toVpcConfig('subnet-a', ''), /vpcSubnetIds and vpcSecurityGroupIds/);
+  });
+});
+
+describe('serverless package: alarms and dashboard (infra/serverless/monitoring.cjs)', () => {
+  let template: CfnTemplate;
+  const alarmProps = (logicalId: string) => {
+    const found = template.Resources[logicalId];
+    assert.equal(found?.Type, 'AWS::CloudWatch::Alarm', `no alarm ${logicalId}`);
+    return found.Properties as {
+      AlarmName: string;
+      Namespace: string;
+      MetricName: string;
+      Dimensions: { Name: string; Value: unknown }[];
+      Statistic: string;
+      Threshold: number;
+      ComparisonOperator: string;
+      TreatMissingData: string;
+      AlarmActions?: unknown;
+    };
+  };
+  const dimensionsOf = (logicalId: string) =>
+    Object.fromEntries(alarmProps(logicalId).Dimensions.map((d) => [d.Name, d.Value]));
+  const alarms = () =>
+    Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm');
+  /** What the worker's metrics carry (lib/hosts/lambda-metrics.ts, EKS_WORKER_STAGE). */
+  const workerDimensions = { service: serviceName, stage: packageOptions.stage };
+
+  before(async () => {
+    ({ template } = await packageService());
+  });
+
+  test('dead-letter queue not empty: its visible messages, at least one', () => {
+    const props = alarmProps('HandOffDeadLetterQueueAlarm');
+    assert.equal(props.Namespace, 'AWS/SQS');
+    assert.equal(props.MetricName, 'ApproximateNumberOfMessagesVisible');
+    assert.deepEqual(dimensionsOf('HandOffDeadLetterQueueAlarm'), {
+      QueueName: { 'Fn::GetAtt': ['HandOffDeadLetterQueue', 'QueueName'] },
+    });
+    assert.equal(props.Statistic, 'Maximum');
+    assert.equal(props.Threshold, 1);
+    assert.equal(props.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+  });
+
+  test('hand-off queue backlog: the oldest message older than two invocations', () => {
+    const props = alarmProps('HandOffQueueBacklogAlarm');
+    assert.equal(props.MetricName, 'ApproximateAgeOfOldestMessage');
+    assert.deepEqual(dimensionsOf('HandOffQueueBacklogAlarm'), {
+      QueueName: { 'Fn::GetAtt': ['HandOffQueue', 'QueueName'] },
+    });
+    assert.equal(props.Threshold, 1800);
+  });
+
+  for (const [alarm, fn] of [
+    ['PollerErrorsAlarm', 'PollerLambdaFunction'],
+    ['ResumerErrorsAlarm', 'ResumerLambdaFunction'],
+  ] as const) {
+    test(`${alarm}: Lambda Errors of ${fn}`, () => {
+      const props = alarmProps(alarm);
+      assert.equal(props.Namespace, 'AWS/Lambda');
+      assert.equal(props.MetricName, 'Errors');
+      assert.deepEqual(dimensionsOf(alarm), { FunctionName: { Ref: fn } });
+      assert.equal(props.Statistic, 'Sum');
+      assert.equal(props.Threshold, 1);
+    });
+  }
+
+  test('worker metrics: EKS.WorkerError failures, heartbeat failures, answers not delivered', () => {
+    assert.deepEqual(dimensionsOf('WorkerErrorTasksAlarm'), {
+      ...workerDimensions,
+      ErrorName: 'EKS.WorkerError',
+    });
+    assert.equal(alarmProps('WorkerErrorTasksAlarm').MetricName, MetricName.TasksFailed);
+    assert.equal(alarmProps('HeartbeatFailuresAlarm').MetricName, MetricName.HeartbeatFailures);
+    assert.equal(alarmProps('AnswersLostAlarm').MetricName, MetricName.AnswersLost);
+    for (const id of ['HeartbeatFailuresAlarm', 'AnswersLostAlarm']) {
+      assert.deepEqual(dimensionsOf(id), workerDimensions, id);
+    }
+  });
+
+  test('every alarm on a worker metric names a metric and dimension set the worker emits', () => {
+    const emitted = new Set<string>(Object.values(MetricName));
+    const workerAlarms = alarms().filter(([, r]) => r.Properties.Namespace === metricsNamespace);
+    assert.ok(workerAlarms.length >= 3);
+    for (const [id] of workerAlarms) {
+      assert.ok(emitted.has(alarmProps(id).MetricName), id);
+      const { ErrorName: _errorName, ...rest } = dimensionsOf(id);
+      assert.deepEqual(rest, workerDimensions, id);
+    }
+  });
+
+  test('pick-up: one alarm per activity on ActivityScheduleTime over pickupAlarmSeconds', () => {
+    const activities = Object.entries(template.Resources)
+      .filter(([, r]) => r.Type === 'AWS::StepFunctions::Activity')
+      .map(([id]) => id);
+    assert.equal(activities.length, 15);
+    for (const activity of activities) {
+      const id = `${activity}PickupAlarm`;
+      const props = alarmProps(id);
+      assert.equal(props.Namespace, 'AWS/States');
+      assert.equal(props.MetricName, 'ActivityScheduleTime');
+      assert.deepEqual(dimensionsOf(id), { ActivityArn: { Ref: activity } });
+      assert.equal(props.Statistic, 'Maximum');
+      assert.equal(props.Threshold, 120_000, 'the default 120 s, in milliseconds');
+    }
+    assert.equal(alarms().length, 7 + 15);
+  });
+
+  test('alarms notify nobody without alarmTopicArn; every alarm notifies the topic given', () => {
+    for (const [id, r] of alarms()) {
+      assert.equal(r.Properties.AlarmActions, undefined, id);
+      assert.equal(r.Properties.TreatMissingData, 'notBreaching', id);
+    }
+    const topic = 'arn:aws:sns:us-east-1:111122223333:ops';
+    const withTopic = describeMonitoring({
+      stage: 'x',
+      pickupAlarmSeconds: 60,
+      alarmTopicArn: topic,
+    }).resources.Resources;
+    const alarmsWithTopic = Object.values(withTopic).filter(
+      (r) => r.Type === 'AWS::CloudWatch::Alarm',
+    );
+    assert.equal(alarmsWithTopic.length, 22);
+    for (const r of alarmsWithTopic) {
+      assert.deepEqual(r.Properties.AlarmActions, [topic]);
+      assert.deepEqual(r.Properties.OKActions, [topic]);
+    }
+  });
+
+  test('dashboard: every worker metric, with the stage; every reference resolves', () => {
+    const dashboard = template.Resources.Dashboard;
+    assert.equal(dashboard?.Type, 'AWS::CloudWatch::Dashboard');
+    assert.equal(dashboard.Properties.DashboardName, `eks-activity-worker-${packageOptions.stage}`);
+    const body = (dashboard.Properties.DashboardBody as { 'Fn::Sub': string })['Fn::Sub'];
+    const parsed = JSON.parse(body) as { widgets: { properties: { metrics: unknown[][] } }[] };
+    const lines = parsed.widgets.flatMap((widget) => widget.properties.metrics);
+    const workerLines = lines.filter((line) => line[0] === metricsNamespace);
+    for (const name of Object.values(MetricName)) {
+      assert.ok(
+        workerLines.some((line) => line[1] === name),
+        `${name} is on the dashboard`,
+      );
+    }
+    for (const line of workerLines) {
+      assert.deepEqual(line.slice(2, 6), ['service', serviceName, 'stage', packageOptions.stage]);
+    }
+    // Fn::Sub references: pseudo parameters or resources of the template (with an attribute).
+    const references = [...body.matchAll(/\$\{([^}]+)\}/g)].map((match) => match[1] ?? '');
+    assert.ok(references.length > 15);
+    for (const reference of references) {
+      if (reference.startsWith('AWS::')) continue;
+      const logicalId = reference.split('.')[0] ?? '';
+      assert.ok(template.Resources[logicalId], `\${${reference}} names a resource`);
+    }
+  });
+
+  test('a saved Logs Insights query finds a task’s lines by workerName in both log groups', () => {
+    const query = template.Resources.TaskLogsQuery;
+    assert.equal(query?.Type, 'AWS::Logs::QueryDefinition');
+    assert.deepEqual(query.Properties.LogGroupNames, [
+      { Ref: 'PollerLogGroup' },
+      { Ref: 'ResumerLogGroup' },
+    ]);
+    assert.match(String(query.Properties.QueryString), /\| filter workerName = "/);
+    for (const group of ['PollerLogGroup', 'ResumerLogGroup']) {
+      assert.equal(template.Resources[group]?.Type, 'AWS::Logs::LogGroup');
+    }
+  });
+
+  test('outputs the dashboard URL; the functions get the stage for the metrics', () => {
+    assert.match(
+      JSON.stringify(template.Outputs.DashboardUrl?.Value),
+      /dashboards:name=\$\{Dashboard\}/,
+    );
+    for (const fn of ['PollerLambdaFunction', 'ResumerLambdaFunction']) {
+      const props = template.Resources[fn]?.Properties ?? {};
+      const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+      assert.equal(env.EKS_WORKER_STAGE, packageOptions.stage, fn);
+    }
+  });
+});
+
+describe('IAM scopes and the policy (infra/serverless/scopes.cjs)', () => {
+  const { describeScopes } = require('../../infra/serverless/scopes.cjs') as {
+    describeScopes(options: Record<string, unknown>): Record<string, unknown>;
+  };
+  const seedPolicy = join(projectDir, 'infra/policies/seed-examples.yaml');
+  const seedRoles = [
+    'arn:aws:iam::123456789012:role/MyEKSClusterRole',
+    'arn:aws:iam::123456789012:role/MyFargatePodExecutionRole',
+    'arn:aws:iam::123456789012:role/MyNodeInstanceRole',
+  ];
+  const eksArn = (kind: string, rest: string) => sub(`arn:{P}:eks:{R}:{A}:${kind}/${rest}`);
+
+  test('from a policy file: cluster ARNs from its clusters, PassRole on its passRoles only', () => {
+    const scopes = describeScopes({ stage: 'prod', policyFile: seedPolicy });
+    assert.deepEqual(scopes.clusterArns, [eksArn('cluster', 'MyCluster')]);
+    assert.deepEqual(scopes.nodegroupArns, [eksArn('nodegroup', 'MyCluster/*')]);
+    assert.deepEqual(scopes.fargateProfileArns, [eksArn('fargateprofile', 'MyCluster/*')]);
+    assert.deepEqual(scopes.passRoleStatement, {
+      Sid: 'PassRolesToEksOnly',
+      Effect: 'Allow',
+      Action: ['iam:PassRole'],
+      Resource: seedRoles,
+      Condition: { StringEquals: { 'iam:PassedToService': 'eks.amazonaws.com' } },
+    });
+    assert.deepEqual((scopes.nodeRoleChecksStatement as Statement).Resource, seedRoles);
+    // The functions enforce the same policy.
+    const policy = JSON.parse(scopes.policyJson as string);
+    assert.deepEqual(
+      policy.rules.map((rule: { name: string }) => rule.name),
+      ['seed-jobs', 'seed-calls', 'seed-control-plane'],
+    );
+  });
+
+  test('a policy that passes no role denies PassRole outright (IAM rejects an empty Resource)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scopes-'));
+    const file = join(dir, 'jobs-only.yaml');
+    writeFileSync(
+      file,
+      'rules: [{ activities: ["*-eks-runJob*"], clusters: [batch-*], namespaces: [jobs] }]',
+    );
+    const scopes = describeScopes({ stage: 'prod', policyFile: file });
+    assert.deepEqual(scopes.clusterArns, [eksArn('cluster', 'batch-*')]);
+    assert.deepEqual(scopes.passRoleStatement, {
+      Sid: 'PassRolesToEksOnly',
+      Effect: 'Deny',
+      Action: ['iam:PassRole'],
+      Resource: '*',
+    });
+    assert.equal((scopes.nodeRoleChecksStatement as Statement).Effect, 'Deny');
+  });
+
+  test('explicit patterns win over the policy', () => {
+    const scopes = describeScopes({
+      stage: 'prod',
+      policyFile: seedPolicy,
+      clusterNamePattern: 'team-a-*',
+      passRoleNamePattern: 'eks-*',
+    });
+    assert.deepEqual(scopes.clusterArns, [eksArn('cluster', 'team-a-*')]);
+    assert.deepEqual((scopes.passRoleStatement as Statement).Resource, [
+      sub('arn:{P}:iam::{A}:role/eks-*'),
+    ]);
+  });
+
+  test('no policy and no patterns: a production stage fails, any other warns loudly and gets *', () => {
+    for (const stage of ['prod', 'production', 'prd', 'live', 'prod-eu']) {
+      assert.throws(
+        () => describeScopes({ stage }),
+        /a production stage needs narrow scopes/,
+        stage,
+      );
+    }
+    const warnings: string[] = [];
+    const scopes = describeScopes({ stage: 'dev', warn: (text: string) => warnings.push(text) });
+    assert.deepEqual(scopes.clusterArns, [clusterArn]);
+    assert.deepEqual((scopes.passRoleStatement as Statement).Resource, [anyRoleArn]);
+    assert.equal(scopes.policyJson, '');
+    assert.match(
+      warnings.join('\n'),
+      /WARNING: stage 'dev' sets no policyFile.*\n.*EVERY EKS cluster/,
+    );
+  });
+
+  test('an invalid policy file fails packaging with every problem listed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'scopes-'));
+    const file = join(dir, 'broken.yaml');
+    writeFileSync(file, 'rules: [{ activities: [], operations: [reboot], passRoles: [Admin] }]');
+    assert.throws(
+      () => describeScopes({ stage: 'dev', policyFile: file }),
+      (error: Error) =>
+        /activities: must not be empty/.test(error.message) &&
+        /operations\[0\]: 'reboot'/.test(error.message) &&
+        /passRoles\[0\]: 'Admin' is not an IAM role ARN/.test(error.message),
+    );
+  });
+
+  test('serverless print --stage prod with the seed policy: IAM and EKS_WORKER_POLICY derived from it', async () => {
+    const printed = (await printService([
+      '--stage',
+      'prod',
+      `--param=policyFile=${seedPolicy}`,
+    ])) as {
+      provider: {
+        environment: Record<string, string>;
+        iam: { role: { statements: Statement[] } };
+      };
+    };
+    const printedStatements = printed.provider.iam.role.statements;
+    const printedBySid = (sid: string) => printedStatements.find((s) => s.Sid === sid);
+    assert.deepEqual(printedBySid('EksClusters')?.Resource, [eksArn('cluster', 'MyCluster')]);
+    assert.deepEqual(printedBySid('PassRolesToEksOnly')?.Resource, seedRoles);
+    assert.deepEqual(
+      JSON.parse(printed.provider.environment.EKS_WORKER_POLICY ?? '{}').rules.length,
+      3,
+    );
+    assert.doesNotMatch(JSON.stringify(printedStatements), /cluster\/\*|role\/\*/);
+  });
+
+  test('serverless print --stage prod without a policy or patterns fails, saying what to set', async () => {
+    await assert.rejects(printService(['--stage', 'prod']), /production stage needs narrow scopes/);
   });
 });

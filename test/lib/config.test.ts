@@ -132,12 +132,18 @@ describe('configuration', () => {
   });
 
   test('the variable table lists every variable with its default', () => {
-    assert.equal(configVariables.length, 22);
+    assert.equal(configVariables.length, 25);
     assert.ok(
       configVariables.every(
         (v) => (v.name.startsWith('EKS_WORKER_') || v.name === 'AWS_REGION') && v.meaning !== '',
       ),
     );
     assert.match(formatConfigTable(), /\| `EKS_WORKER_SHUTDOWN_GRACE_MS` \| 25000 \|/);
+  });
+
+  test('EKS_WORKER_STAGE: absent by default, read from the environment (the metrics stage)', () => {
+    const base = { EKS_WORKER_ACTIVITY_ARNS: arnA, AWS_REGION: 'us-east-1' };
+    assert.equal(loadConfig(base).stage, undefined);
+    assert.equal(loadConfig({ ...base, EKS_WORKER_STAGE: ' prod ' }).stage, 'prod');
   });
 });

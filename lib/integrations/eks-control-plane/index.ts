@@ -169,7 +169,7 @@ async function waitForOperation(
 }
 
 /** Validates and converts the task input; nothing is sent to EKS when anything is wrong. */
-function parseRequest(operation: EksOperation, input: unknown): Record<string, unknown> {
+export function parseRequest(operation: EksOperation, input: unknown): Record<string, unknown> {
   const { value, problems } = toSdkShape(operation.requestSchema, input);
   if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
     problems.push(...findMissingMembers(operation, value));

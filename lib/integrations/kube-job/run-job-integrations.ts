@@ -11,6 +11,7 @@ import { collectLogs } from './collect-logs.ts';
 import type { JobApi, KubeJob } from './job-api.ts';
 import { makeJobFailedError } from './job-failure.ts';
 import { makeJobApiOpener } from './kube-job-api.ts';
+import { markJobWithTask } from './mark-job-with-task.ts';
 import { type ClusterCoordinates, parseRunJobInput, type RunJobInput } from './parse-input.ts';
 import { trackFailedPods } from './track-failed-pods.ts';
 import { makeJobDeletedError, waitForJobEnd } from './wait-for-job.ts';
@@ -78,7 +79,7 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
     async run(input: unknown, context: TaskContext) {
       const { coordinates, namespace, job } = parseRunJobInput(input, false);
       const api = await openJobApi(coordinates, context.signal);
-      const created = await api.createJob(namespace, job, context.signal);
+      const created = await api.createJob(namespace, markJobWithTask(job, context), context.signal);
       context.logger.info('Job created.', { namespace, jobName: created.metadata?.name });
       return toOutputJob(created);
     },
@@ -91,7 +92,7 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
       const parsed = parseRunJobInput(input, true);
       const { coordinates, namespace, job } = parsed;
       const api = await openJobApi(coordinates, signal);
-      const created = await api.createJob(namespace, job, signal);
+      const created = await api.createJob(namespace, markJobWithTask(job, context), signal);
       // With generateName the server picks the name; everything after follows that one.
       const name = created.metadata?.name ?? job.metadata?.name ?? '';
       const uid = created.metadata?.uid;

@@ -18,6 +18,7 @@ import { makePollerHandler } from '../../../functions/poller.ts';
 import { makeResumerHandler } from '../../../functions/resumer.ts';
 import { type LocalSqs, startSqs } from '../../../infra/local-stack/sqs/server.ts';
 import {
+  allowEverythingPolicy,
   startWorkerOnLocalStack,
   type WorkerOnLocalStack,
 } from '../../../infra/local-stack/worker-on-local-stack.ts';
@@ -126,6 +127,8 @@ export const startLambdaOnLocalStack = async (options: {
       taskFinishBudgetMs: 300,
       handOffReserveMs: 600,
       requeueDelaySeconds: 1,
+      // These tests are about hand-offs, not the policy (test/lib/policy, test/e2e/policy).
+      policy: allowEverythingPolicy,
       ...options.config,
     },
   );

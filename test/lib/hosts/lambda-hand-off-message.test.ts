@@ -40,6 +40,15 @@ describe('hand-off message', () => {
     assert.deepEqual(resumable.progress, { ...progress, handOffCount: 3 });
   });
 
+  test('carries the poll that received the task, so the resumer’s lines carry its workerName', () => {
+    const poll = { workerName: 'host-1/0123456789ab', pollId: '0123456789ab' };
+    const body = JSON.stringify(makeHandOffMessage({ ...task, poll }, progress));
+    assert.deepEqual(toResumableTask(parseHandOffMessage(body)).task, { ...task, poll });
+    // A malformed poll (or none, from an older worker) does not stop the task from resuming.
+    const odd = JSON.stringify({ ...JSON.parse(body), poll: { workerName: 3 } });
+    assert.deepEqual(toResumableTask(parseHandOffMessage(odd)).task, task);
+  });
+
   test('an unknown version or a missing field is refused without echoing the body', () => {
     const body = JSON.stringify({ ...makeHandOffMessage(task, progress), version: 2 });
     assert.throws(() => parseHandOffMessage(body), HandOffMessageError);

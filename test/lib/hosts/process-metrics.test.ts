@@ -44,6 +44,10 @@ describe('Prometheus metrics of the process host', () => {
     observer.taskEnded?.(ended('failure', 'EKS.JobFailed'));
     observer.taskEnded?.(ended('handed-off'));
     observer.heartbeatFailed?.({ activityName: 'a', errorName: 'TaskTimedOut' });
+    observer.answerEnded?.({ activityName: 'a', result: 'gave-up', handedOffAnswer: false });
+    observer.answerEnded?.({ activityName: 'a', result: 'handed-off', handedOffAnswer: false });
+    observer.answerEnded?.({ activityName: 'a', result: 'delivered', handedOffAnswer: true });
+    observer.answerEnded?.({ activityName: 'a', result: 'delivered', handedOffAnswer: false });
     const text = await registry.metrics();
     assert.equal(sample(text, 'eks_activity_worker_tasks_started_total'), 1);
     assert.equal(sample(text, 'eks_activity_worker_tasks_resumed_total'), 1);
@@ -54,6 +58,9 @@ describe('Prometheus metrics of the process host', () => {
     );
     assert.equal(sample(text, 'eks_activity_worker_hand_offs_total'), 1);
     assert.equal(sample(text, 'eks_activity_worker_heartbeat_failures_total'), 1);
+    assert.equal(sample(text, 'eks_activity_worker_answers_lost_total'), 1);
+    assert.equal(sample(text, 'eks_activity_worker_answers_handed_off_total'), 1);
+    assert.equal(sample(text, 'eks_activity_worker_handed_off_answers_delivered_total'), 1);
     // A hand-off is not an answer: only the three answered tasks reach TimeToCompletion.
     assert.equal(sample(text, `${timeToCompletionName}_count`), 3);
     assert.equal(sample(text, `${timeToCompletionName}_sum`), 7.5);

@@ -386,8 +386,11 @@ describe('graceful shutdown', () => {
         activityName: 'test-eks-runJob-sync',
         taskToken: token,
         input: '{"Job":"x"}',
+        // The poll that received it (its workerName is in the execution history).
+        poll: handedOff[0]?.poll,
       },
     ]);
+    assert.match(handedOff[0]?.poll?.workerName ?? '', /^test-worker\/[0-9a-f]{12}$/);
     assert.equal(api.answers.length, 0);
   });
 
