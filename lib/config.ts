@@ -44,6 +44,20 @@ export interface WorkerConfig {
    * a stopping process hands off instead of failing tasks as interrupted).
    */
   readonly handOffQueueUrl: string | undefined;
+  /**
+   * Process host: the port of the health and metrics listener (`/healthz`, `/readyz`, `/metrics`);
+   * undefined keeps it off. 0 picks a free port (logged).
+   */
+  readonly httpPort: number | undefined;
+  /**
+   * The EKS cluster the worker runs in: its tasks authenticate with the pod's ServiceAccount
+   * token (re-read as the kubelet rotates it) instead of an EKS token. Undefined: none.
+   */
+  readonly inClusterName: string | undefined;
+  /** The API server as seen from inside the cluster (the `kubernetes` Service). */
+  readonly inClusterEndpoint: string;
+  /** Where the pod's ServiceAccount `token` and `ca.crt` are mounted. */
+  readonly inClusterCredentialsDir: string;
   /** Lambda: the longest a GetActivityTask may take (60 s hold plus network margin). */
   readonly longPollBudgetMs: number;
   /** Lambda: time a task received by the last poll still gets to finish before a hand-off. */
@@ -172,8 +186,9 @@ const specs: { readonly [K in keyof WorkerConfig]: VariableSpec<WorkerConfig[K]>
   },
   shutdownGraceMs: {
     env: 'EKS_WORKER_SHUTDOWN_GRACE_MS',
-    // Below the 30 s both Kubernetes (terminationGracePeriodSeconds) and ECS (stopTimeout)
-    // allow by default, leaving time to send the interrupted answers before SIGKILL.
+    // Counted from SIGTERM. Polls in flight are never aborted (that can lose a task) and take up
+    // to 60 s, so the platform's kill timeout (Kubernetes terminationGracePeriodSeconds, ECS
+    // stopTimeout) must cover 60 s + this grace + a margin, not their default 30 s (README).
     defaultValue: () => 25_000,
     defaultText: '25000',
     meaning: 'After SIGTERM, milliseconds running tasks may take before they are interrupted.',
@@ -273,6 +288,50 @@ const specs: { readonly [K in keyof WorkerConfig]: VariableSpec<WorkerConfig[K]>
         return `must be an SQS queue URL, got '${url}'`;
       }
     },
+  },
+  httpPort: {
+    env: 'EKS_WORKER_HTTP_PORT',
+    defaultValue: () => undefined,
+    defaultText: '(none: off)',
+    meaning:
+      'Process: port of the HTTP listener for `/healthz`, `/readyz` and Prometheus `/metrics`.',
+    parse: parseInteger,
+    check: (port) => (port === undefined ? undefined : checkRange(0, 65_535)(port)),
+  },
+  inClusterName: {
+    env: 'EKS_WORKER_IN_CLUSTER_NAME',
+    defaultValue: () => undefined,
+    defaultText: '(none)',
+    meaning:
+      "Name of the EKS cluster the worker runs in; its tasks use the pod's ServiceAccount token, no EKS token.",
+    parse: (raw) => ok(raw.trim()),
+    check: (name) =>
+      name === undefined || /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/.test(name)
+        ? undefined
+        : `is not an EKS cluster name: '${name}'`,
+  },
+  inClusterEndpoint: {
+    env: 'EKS_WORKER_IN_CLUSTER_ENDPOINT',
+    defaultValue: () => 'https://kubernetes.default.svc',
+    defaultText: 'https://kubernetes.default.svc',
+    meaning: 'With EKS_WORKER_IN_CLUSTER_NAME: the API server as the pod reaches it.',
+    parse: (raw) => ok(raw.trim()),
+    check: (url) => {
+      try {
+        return new URL(url).protocol === 'https:' ? undefined : `must be an https:// URL: ${url}`;
+      } catch {
+        return `must be an https:// URL: ${url}`;
+      }
+    },
+  },
+  inClusterCredentialsDir: {
+    env: 'EKS_WORKER_IN_CLUSTER_CREDENTIALS_DIR',
+    defaultValue: () => '/var/run/secrets/kubernetes.io/serviceaccount',
+    defaultText: '/var/run/secrets/kubernetes.io/serviceaccount',
+    meaning:
+      "With EKS_WORKER_IN_CLUSTER_NAME: the folder of the pod's ServiceAccount `token` and `ca.crt`.",
+    parse: (raw) => ok(raw.trim()),
+    check: (dir) => (dir.startsWith('/') ? undefined : `must be an absolute path: ${dir}`),
   },
   longPollBudgetMs: {
     env: 'EKS_WORKER_LONG_POLL_BUDGET_MS',

@@ -8,6 +8,7 @@ import { ConfigError, formatConfigTable, loadConfig } from '../config.ts';
 import { WorkerConfigurationError } from '../worker/resolve-integration.ts';
 import { makeRuntimeDependencies } from './deps.ts';
 import { runProcessWorker } from './process.ts';
+import { startProcessObservability } from './process-observability.ts';
 
 const exitCodeForConfigurationError = 2;
 
@@ -30,14 +31,25 @@ const main = async (): Promise<number> => {
           queueUrl: config.handOffQueueUrl,
           delaySeconds: config.requeueDelaySeconds,
         });
+  // Off unless EKS_WORKER_HTTP_PORT is set: /healthz, /readyz and Prometheus /metrics.
+  const observability = await startProcessObservability(config, deps.activityApi, deps.logger);
   try {
-    await runProcessWorker({ config, ...deps, ...(handOff ? { handOff: handOff.handOff } : {}) });
+    await runProcessWorker({
+      config,
+      ...deps,
+      activityApi: observability.activityApi,
+      ...(observability.observer ? { observer: observability.observer } : {}),
+      onStarted: observability.onStarted,
+      onStopping: observability.onStopping,
+      ...(handOff ? { handOff: handOff.handOff } : {}),
+    });
     return 0;
   } catch (error) {
     if (!(error instanceof WorkerConfigurationError)) throw error;
     deps.logger.error('Worker configuration is invalid', { problems: error.problems });
     return exitCodeForConfigurationError;
   } finally {
+    await observability.close();
     handOff?.close();
     deps.close();
   }

@@ -5,8 +5,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { WorkerConfig } from '../config.ts';
 import type { Integration } from '../integrations/types.ts';
-import type { ActivityApi, Clock, HandOff } from '../worker/ports.ts';
-import { startWorker, type WorkerOptions } from '../worker/worker.ts';
+import type { ActivityApi, Clock, HandOff, TaskObserver } from '../worker/ports.ts';
+import { startWorker, type Worker, type WorkerOptions } from '../worker/worker.ts';
 
 /** The signals a process host reacts to (`process` itself in production). */
 export interface SignalSource {
@@ -21,13 +21,17 @@ export interface ProcessWorkerOptions {
   readonly activityApi: ActivityApi;
   readonly logger: Logger;
   readonly handOff?: HandOff;
+  /** Told about every task's start and end (the Prometheus metrics). */
+  readonly observer?: TaskObserver;
   readonly clock?: Clock;
   /** @default process */
   readonly signals?: SignalSource;
   /** Fine-tuning of the loop (backoffs, abortSettleMs) beyond what the configuration holds. */
   readonly workerOptions?: Partial<WorkerOptions>;
   /** Called once the worker is polling, e.g. to report readiness. */
-  readonly onStarted?: () => void;
+  readonly onStarted?: (worker: Worker) => void;
+  /** Called when the first stop signal arrives (readiness ends there). */
+  readonly onStopping?: () => void;
 }
 
 const stopSignals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
@@ -58,6 +62,7 @@ export const runProcessWorker = async (options: ProcessWorkerOptions): Promise<v
       logger,
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.handOff ? { handOff: options.handOff } : {}),
+      ...(options.observer ? { observer: options.observer } : {}),
     },
   );
 
@@ -66,6 +71,7 @@ export const runProcessWorker = async (options: ProcessWorkerOptions): Promise<v
     signalsSeen += 1;
     const graceMs = signalsSeen === 1 ? config.shutdownGraceMs : 0;
     logger.info('Stop signal received', { signal, graceMs });
+    if (signalsSeen === 1) options.onStopping?.();
     // Listen again: `once` removed us, and a second signal must shorten the grace rather than
     // fall through to Node's default handler, which would kill the process mid-answer.
     signals.once(signal, listeners.get(signal) ?? (() => {}));
@@ -73,7 +79,7 @@ export const runProcessWorker = async (options: ProcessWorkerOptions): Promise<v
   };
   const listeners = new Map(stopSignals.map((signal) => [signal, onSignal(signal)] as const));
   for (const [signal, listener] of listeners) signals.once(signal, listener);
-  options.onStarted?.();
+  options.onStarted?.(worker);
 
   try {
     await worker.stopped;

@@ -11,6 +11,7 @@ import { makeEksClient, makeEksControlPlane } from '../aws/eks-control-plane.ts'
 import type { WorkerConfig } from '../config.ts';
 import { makeKubeConnector } from '../kube/connection.ts';
 import { type AwsCredentialsProvider, makeEksTokenProvider } from '../kube/eks-token.ts';
+import { withInClusterIdentity } from '../kube/in-cluster.ts';
 import { guardIntegration, logPolicyInForce } from '../policy/guard.ts';
 import { readActivityName } from '../worker/resolve-integration.ts';
 import { makeEksControlPlaneIntegrations } from './eks-control-plane/index.ts';
@@ -41,7 +42,7 @@ export interface IntegrationSet {
 export const makeIntegrations = (deps: IntegrationDependencies): IntegrationSet => {
   const { config } = deps;
   const eksClient = deps.eksClient ?? makeEksClient({ region: config.region });
-  const connector = makeKubeConnector({
+  const eksConnector = makeKubeConnector({
     tokens: makeEksTokenProvider({
       region: config.region,
       refreshAfterMs: config.tokenRefreshMs,
@@ -50,6 +51,15 @@ export const makeIntegrations = (deps: IntegrationDependencies): IntegrationSet 
     lookup: makeEksClusterLookup({ client: eksClient }),
     allowedEndpoints: config.trustedEndpoints,
   });
+  // The cluster the worker runs in (if configured) is reached as the pod's ServiceAccount.
+  const connector =
+    config.inClusterName === undefined
+      ? eksConnector
+      : withInClusterIdentity(eksConnector, {
+          clusterName: config.inClusterName,
+          endpoint: config.inClusterEndpoint,
+          credentialsDir: config.inClusterCredentialsDir,
+        });
   const connect = connector.connect.bind(connector);
   logPolicyInForce(
     config.policy,

@@ -1,22 +1,31 @@
 /**
- * Raw requests to one cluster's API server with an EKS bearer token.
+ * Raw requests to one cluster's API server with an EKS bearer token (or, in-cluster, whatever a
+ * KubeConfig authenticates with).
  *
- * TLS material and the Authorization header come from `@kubernetes/client-node`'s own plumbing
- * (`KubeConfig.applyToHTTPSOptions`, with an `Authenticator` that hands out EKS tokens). The
- * request itself goes through `node:https`, not client-node's fetch path: that path is node-fetch
+ * The request goes through `node:https`, not client-node's fetch path: that path is node-fetch
  * (a transitive dependency we would have to import behind its back), and Node's global fetch
  * cannot take the https.Agent that carries the cluster CA. `node:https` streams, aborts on a
  * signal and reports the precise socket/TLS error codes that `EKS.ConnectionFailed` promises.
+ *
+ * With EKS tokens, TLS material and the Authorization header are two fields (the cluster CA and
+ * `Bearer <token>`), set here directly: `@kubernetes/client-node` is more than half of a Lambda
+ * bundle, and the Lambda functions need nothing else from it. It earns its place in the process
+ * host, whose in-cluster identity (lib/kube/in-cluster.ts) imports it on first use and hands its
+ * KubeConfig in as {@link HttpsAuthentication}.
  */
 import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
-import { KubeConfig, type User } from '@kubernetes/client-node';
 import { ErrorName, kubeStatusErrorName, TaskFailedError } from '../errors.ts';
 import type { EksTokenProvider } from './eks-token.ts';
 
-/** client-node 1.4 does not export its Authenticator interface from the package root. */
-type Authenticator = Parameters<KubeConfig['addAuthenticator']>[0];
+/**
+ * Sets a request's TLS material (`ca`, client certificates) and `Authorization` header.
+ * `@kubernetes/client-node`'s KubeConfig is one (`applyToHTTPSOptions`).
+ */
+export interface HttpsAuthentication {
+  applyToHTTPSOptions(options: https.RequestOptions): Promise<void>;
+}
 
 /** Query parameters: each value repeats the key (`?a=1&a=2`). */
 export type QueryParameters = Readonly<Record<string, readonly string[]>>;
@@ -85,19 +94,34 @@ export interface KubeRetryOptions {
   maxDelayMs?: number;
 }
 
-export interface KubeClientOptions {
+/** How a client proves who it is: EKS tokens for a CA, or a KubeConfig that carries both. */
+export type KubeClientCredentials =
+  | {
+      /** The cluster CA (PEM, one or more certificates). */
+      caPem: string;
+      tokens: EksTokenProvider;
+      kubeConfig?: undefined;
+    }
+  | {
+      /**
+       * A KubeConfig whose current context holds the CA and the user (e.g. the pod's
+       * ServiceAccount token file, which client-node re-reads as the kubelet rotates it).
+       */
+      kubeConfig: HttpsAuthentication;
+      caPem?: undefined;
+      tokens?: undefined;
+    };
+
+export type KubeClientOptions = KubeClientCredentials & {
   clusterName: string;
   /** `https://host[:port]` */
   endpoint: string;
-  /** The cluster CA (PEM, one or more certificates). */
-  caPem: string;
-  tokens: EksTokenProvider;
   retry?: KubeRetryOptions;
   /** Largest body `request` buffers; bigger fails with EKS.OutputTooLarge. @default 16 MiB */
   maxResponseBytes?: number;
   /** Time allowed for TCP connect + TLS handshake. @default 10_000 */
   connectTimeoutMs?: number;
-}
+};
 
 /** A non-2xx answer: `EKS.<status>` with the contract's cause (§2.3). */
 export class KubeApiError extends TaskFailedError {
@@ -212,6 +236,20 @@ const readBody = (
     });
   });
 
+/** The CA and an EKS bearer token per request: all the Lambda hosts need. */
+const makeEksAuthentication = (
+  clusterName: string,
+  caPem: string,
+  tokens: EksTokenProvider,
+): HttpsAuthentication => ({
+  async applyToHTTPSOptions(options) {
+    const token = await tokens.getToken(clusterName);
+    options.ca = caPem;
+    options.rejectUnauthorized = true;
+    options.headers = { ...options.headers, Authorization: `Bearer ${token}` };
+  },
+});
+
 /** Makes a client for one cluster. Cheap; keep one per cluster to reuse its connections. */
 export function makeKubeClient(options: KubeClientOptions): KubeClient {
   const { clusterName, tokens } = options;
@@ -224,25 +262,8 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
   const maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
 
-  const userName = 'eks-activity-worker';
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromClusterAndUser(
-    {
-      name: clusterName,
-      server: endpoint,
-      caData: Buffer.from(options.caPem, 'utf8').toString('base64'),
-      skipTLSVerify: false,
-    },
-    { name: userName },
-  );
-  const eksAuthenticator: Authenticator = {
-    isAuthProvider: (user: User) => user.name === userName,
-    async applyAuthentication(_user, opts) {
-      const token = await tokens.getToken(clusterName);
-      opts.headers = { ...opts.headers, Authorization: `Bearer ${token}` };
-    },
-  };
-  kubeConfig.addAuthenticator(eksAuthenticator);
+  const authentication =
+    options.kubeConfig ?? makeEksAuthentication(clusterName, options.caPem, options.tokens);
 
   // client-node builds a fresh, non-keep-alive Agent on every applyToHTTPSOptions call; one
   // keep-alive Agent per cluster (same CA) avoids a TLS handshake per request and per watch.
@@ -278,7 +299,7 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
       headers['Content-Length'] = Buffer.byteLength(request.body);
     }
     const httpsOptions: https.RequestOptions = { headers };
-    await kubeConfig.applyToHTTPSOptions(httpsOptions);
+    await authentication.applyToHTTPSOptions(httpsOptions);
     if (httpsOptions.rejectUnauthorized === false) {
       throw new Error('refusing to send a token without TLS verification');
     }
@@ -352,7 +373,7 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
       });
       if (statusCode === 401 && !resignedAfter401) {
         resignedAfter401 = true;
-        tokens.invalidate(clusterName, authorization.replace(/^Bearer /, ''));
+        tokens?.invalidate(clusterName, authorization.replace(/^Bearer /, ''));
         continue;
       }
       const header = res.headers['retry-after'];

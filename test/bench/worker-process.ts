@@ -1,7 +1,7 @@
 /**
- * The worker as production runs it: `lib/hosts/process-main.ts` bundled by esbuild and started
- * with plain `node` in its own process, so its memory is its own (the local stack and the bench
- * live in the parent). Memory comes from /proc (Linux): `VmHWM` is the kernel's own peak RSS, and
+ * The worker as production runs it: `lib/hosts/process-main.ts` bundled by `npm run build`
+ * (infra/build/build-worker.ts) and started with plain `node` in its own process, so its memory
+ * is its own (the local stack and the bench live in the parent). Memory comes from /proc (Linux): `VmHWM` is the kernel's own peak RSS, and
  * `VmRSS` is sampled to see the shape over time and to reset the baseline between phases.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -9,28 +9,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { build } from 'esbuild';
+import { buildWorker } from '../../infra/build/build-worker.ts';
 
 export type WorkerRunMode = 'bundle' | 'tsx';
 
-/** Bundles the process host into one ESM file; returns its path. */
-export const bundleWorker = async (): Promise<string> => {
-  const outfile = join(mkdtempSync(join(tmpdir(), 'eks-worker-bench-')), 'worker.mjs');
-  await build({
-    entryPoints: ['lib/hosts/process-main.ts'],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    outfile,
-    logLevel: 'warning',
-    // Some CommonJS dependencies call require() for Node built-ins; ESM output has none.
-    banner: {
-      js: "import { createRequire as __benchCreateRequire } from 'node:module'; const require = __benchCreateRequire(import.meta.url);",
-    },
-  });
-  return outfile;
-};
+/** Bundles the process host into one ESM file, as `npm run build` does; returns its path. */
+export const bundleWorker = async (): Promise<string> =>
+  buildWorker(join(mkdtempSync(join(tmpdir(), 'eks-worker-bench-')), 'worker.mjs'));
 
 export interface MemoryReading {
   rssBytes: number;

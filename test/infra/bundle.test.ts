@@ -89,6 +89,8 @@ describe('the packaged bundles', () => {
     // The SDK requires these lazily, inside try/catch, only for SigV4a (multi-Region access
     // points); nothing here signs with SigV4a.
     const optionalSdkPackages = new Set(['@aws-sdk/signature-v4-crt', '@aws-sdk/signature-v4a']);
+    // Imported on first use by the process host's in-cluster identity only; Lambda never gets there.
+    const processOnlyPackages = new Set(['@kubernetes/client-node']);
     for (const size of sizes) {
       const code = readFileSync(join(unpacked, 'functions', `${size.name}.mjs`), 'utf8');
       const specifiers = [
@@ -101,9 +103,19 @@ describe('the packaged bundles', () => {
           !specifier.startsWith('node:') &&
           !builtins.has(specifier) &&
           !builtins.has(specifier.split('/')[0] as string) &&
-          !optionalSdkPackages.has(specifier),
+          !optionalSdkPackages.has(specifier) &&
+          !processOnlyPackages.has(specifier.split('/').slice(0, 2).join('/')),
       );
       assert.deepEqual([...new Set(foreign)], [], size.name);
+    }
+  });
+
+  test('the bundles leave @kubernetes/client-node out: the Lambda hosts never use it', () => {
+    for (const size of sizes) {
+      const code = readFileSync(join(unpacked, 'functions', `${size.name}.mjs`), 'utf8');
+      // client-node's own classes would be in a bundle that carried it.
+      assert.doesNotMatch(code, /class KubeConfig\b|class FileAuth\b/, size.name);
+      assert.ok(size.codeBytes < 1024 * 1024, `${size.name}: ${size.codeBytes} bytes`);
     }
   });
 

@@ -121,8 +121,18 @@ describe('configuration', () => {
     assert.match(problems[0] ?? '', /option heartbeatIntervalMs must be a whole number from 1000/);
   });
 
+  test('the health and metrics listener is off unless EKS_WORKER_HTTP_PORT is set; 0 picks a port', () => {
+    const base = { EKS_WORKER_ACTIVITY_ARNS: arnA, AWS_REGION: 'us-east-1' };
+    assert.equal(loadConfig(base).httpPort, undefined);
+    assert.equal(loadConfig({ ...base, EKS_WORKER_HTTP_PORT: '' }).httpPort, undefined);
+    assert.equal(loadConfig({ ...base, EKS_WORKER_HTTP_PORT: '8080' }).httpPort, 8080);
+    assert.equal(loadConfig({ ...base, EKS_WORKER_HTTP_PORT: '0' }).httpPort, 0);
+    const problems = problemsOf(() => loadConfig({ ...base, EKS_WORKER_HTTP_PORT: '70000' }));
+    assert.match(problems[0] ?? '', /EKS_WORKER_HTTP_PORT must be a whole number from 0 to 65535/);
+  });
+
   test('the variable table lists every variable with its default', () => {
-    assert.equal(configVariables.length, 21);
+    assert.equal(configVariables.length, 25);
     assert.ok(
       configVariables.every(
         (v) => (v.name.startsWith('EKS_WORKER_') || v.name === 'AWS_REGION') && v.meaning !== '',

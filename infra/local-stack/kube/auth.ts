@@ -6,6 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { allLocalIdentities, type KubePermission, type LocalIdentity } from '../identities.ts';
 import { verifyEksToken } from './eks-token-verifier.ts';
+import { looksLikeJwt, type ServiceAccountTokens } from './service-account-tokens.ts';
 import { makeForbiddenError } from './status.ts';
 
 /** Who a request is from, once authenticated. */
@@ -50,6 +51,7 @@ export class KubeAuth {
   readonly #mappings = new Map<string, IdentityMapping>();
   readonly #staticAdminToken: string | undefined;
   readonly #onRefused: ((reason: string) => void) | undefined;
+  #serviceAccounts: ServiceAccountTokens | undefined;
 
   constructor(options: KubeAuthOptions) {
     this.#clusterName = options.clusterName;
@@ -67,6 +69,11 @@ export class KubeAuth {
   /** Maps (or re-maps) an IAM ARN to a Kubernetes user, as an access entry / aws-auth would. */
   mapIdentity(arn: string, mapping: IdentityMapping): void {
     this.#mappings.set(arn, { ...mapping, groups: [...mapping.groups] });
+  }
+
+  /** Accepts ServiceAccount tokens (JWTs) this cluster issued, besides EKS tokens. */
+  acceptServiceAccountTokens(tokens: ServiceAccountTokens): void {
+    this.#serviceAccounts = tokens;
   }
 
   /** Removes an ARN's mapping: its valid tokens then get 401. */
@@ -93,6 +100,11 @@ export class KubeAuth {
         groups: ['system:masters'],
         permission: { kind: 'cluster-admin' },
       };
+    }
+    if (this.#serviceAccounts && looksLikeJwt(token)) {
+      const verdict = this.#serviceAccounts.verify(token);
+      if (!verdict.ok) this.#onRefused?.(verdict.reason);
+      return verdict.ok ? verdict.user : undefined;
     }
     const result = await verifyEksToken(token, {
       clusterName: this.#clusterName,

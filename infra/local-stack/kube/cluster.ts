@@ -6,7 +6,9 @@ import type { Readable } from 'node:stream';
 import { JobController } from './controllers/job-controller.ts';
 import { type ExecutionMode, SimulatedKubelet } from './kubelet/kubelet.ts';
 import type { PodLogQuery, PodLogSource } from './log-source.ts';
+import { registerPlatformTypes } from './platform-types.ts';
 import { type KubeApiServer, type KubeApiServerOptions, startKubeApiServer } from './server.ts';
+import { makeServiceAccountTokens, type ServiceAccountTokens } from './service-account-tokens.ts';
 
 export interface LocalKubeClusterOptions
   extends Omit<KubeApiServerOptions, 'logSource' | 'onStart'> {
@@ -29,6 +31,8 @@ export interface LocalKubeClusterOptions
 export interface LocalKubeCluster extends KubeApiServer {
   kubelet: SimulatedKubelet;
   jobController: JobController;
+  /** Issues the ServiceAccount tokens the API server accepts (pods' in-cluster identity). */
+  serviceAccounts: ServiceAccountTokens;
 }
 
 /** Starts the API server, then the Job controller and the kubelet on its store. */
@@ -56,6 +60,7 @@ export async function startLocalKubeCluster(
     ...serverOptions,
     logSource,
     onStart(store) {
+      registerPlatformTypes(store);
       const startedKubelet = new SimulatedKubelet({
         store,
         ...(execution === undefined ? {} : { execution }),
@@ -83,5 +88,7 @@ export async function startLocalKubeCluster(
     await server.close();
     throw new Error('the API server did not start the controllers');
   }
-  return Object.assign(server, { kubelet, jobController });
+  const serviceAccounts = makeServiceAccountTokens(server.clusterName);
+  server.auth.acceptServiceAccountTokens(serviceAccounts);
+  return Object.assign(server, { kubelet, jobController, serviceAccounts });
 }
