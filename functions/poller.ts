@@ -7,7 +7,11 @@
 import middy from '@middy/core';
 import { makeMetricsObserver } from '../lib/hosts/lambda-metrics.ts';
 import { type PollerInvocationSummary, runPollerInvocation } from '../lib/hosts/lambda-poller.ts';
-import { type LambdaRuntime, makeLambdaRuntime } from '../lib/hosts/lambda-runtime.ts';
+import {
+  type LambdaRuntime,
+  makeLambdaRuntime,
+  makeLazyRuntime,
+} from '../lib/hosts/lambda-runtime.ts';
 import type { InvocationClock } from '../lib/hosts/lambda-window.ts';
 import { makeQueueHandOff } from '../lib/worker/hand-off-message.ts';
 import { makeLazyInjectLambdaContext } from './middleware/lazy-inject-lambda-context.ts';
@@ -18,15 +22,12 @@ import { makeLazyLogMetrics } from './middleware/lazy-log-metrics.ts';
  * runtime wired to the local stack.
  */
 export const makePollerHandler = (makeRuntime: () => LambdaRuntime) => {
-  let runtime: LambdaRuntime | undefined;
-  const getRuntime = (): LambdaRuntime => {
-    runtime ??= makeRuntime();
-    return runtime;
-  };
+  const { getRuntime, logPolicyOnce } = makeLazyRuntime(makeRuntime);
   const metrics = (): LambdaRuntime['metrics'] => getRuntime().metrics;
   return middy(
     async (_event: unknown, context: InvocationClock): Promise<PollerInvocationSummary> => {
       const { config, queue, ...deps } = getRuntime();
+      logPolicyOnce();
       return runPollerInvocation({
         config,
         integrations: deps.integrations,

@@ -10,7 +10,11 @@ import {
   resumeHandedOffTasks,
   type SqsRecordLike,
 } from '../lib/hosts/lambda-resumer.ts';
-import { type LambdaRuntime, makeLambdaRuntime } from '../lib/hosts/lambda-runtime.ts';
+import {
+  type LambdaRuntime,
+  makeLambdaRuntime,
+  makeLazyRuntime,
+} from '../lib/hosts/lambda-runtime.ts';
 import type { InvocationClock } from '../lib/hosts/lambda-window.ts';
 import { makeLazyInjectLambdaContext } from './middleware/lazy-inject-lambda-context.ts';
 import { makeLazyLogMetrics } from './middleware/lazy-log-metrics.ts';
@@ -25,13 +29,10 @@ export interface SqsEventLike {
  * runtime wired to the local stack.
  */
 export const makeResumerHandler = (makeRuntime: () => LambdaRuntime) => {
-  let runtime: LambdaRuntime | undefined;
-  const getRuntime = (): LambdaRuntime => {
-    runtime ??= makeRuntime();
-    return runtime;
-  };
+  const { getRuntime, logPolicyOnce } = makeLazyRuntime(makeRuntime);
   return middy(async (event: SqsEventLike, context: InvocationClock): Promise<BatchResponse> => {
     const { config, queue, ...deps } = getRuntime();
+    logPolicyOnce();
     if (queue === undefined) {
       // Without a queue a task could not be re-queued at the end of the invocation: refuse the
       // whole batch rather than risk failing tasks as interrupted.

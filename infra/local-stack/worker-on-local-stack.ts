@@ -150,6 +150,7 @@ export async function startWorkerOnLocalStack(
     }),
     credentials: async () => stack.credentials,
   });
+  integrations.logPolicy();
   const activityClient = makeSfnClient({ maxSockets: 64, clientConfig });
   const worker = startWorker(
     {

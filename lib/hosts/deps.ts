@@ -16,6 +16,8 @@ export interface RuntimeDependencies {
   readonly logger: Logger;
   readonly activityApi: ActivityApi;
   readonly integrations: readonly Integration[];
+  /** Logs the policy in force (see IntegrationSet.logPolicy). */
+  logPolicy(): void;
   /** Closes SDK clients (their keep-alive sockets) once the worker has stopped. */
   close(): void;
 }
@@ -38,6 +40,7 @@ export const makeRuntimeDependencies = (
     logger,
     activityApi: makeSfnActivityApi(sfnClient),
     integrations: integrations.integrations,
+    logPolicy: integrations.logPolicy,
     close: () => {
       integrations.close();
       sfnClient.destroy();

@@ -18,6 +18,8 @@ export interface LambdaRuntime {
   readonly logger: Logger;
   readonly activityApi: ActivityApi;
   readonly integrations: readonly Integration[];
+  /** Logs the policy in force; the handlers call it in their first invocation. */
+  readonly logPolicy?: () => void;
   /** The hand-off queue; absent only when no queue URL is configured. */
   readonly queue?: HandOffQueue;
   readonly metrics: Metrics;
@@ -37,9 +39,32 @@ export const makeLambdaRuntime = (
     logger: deps.logger,
     activityApi: deps.activityApi,
     integrations: deps.integrations,
+    logPolicy: deps.logPolicy,
     ...(queueUrl === undefined
       ? {}
       : { queue: makeSqsHandOffQueue({ client: makeSqsClient(), queueUrl }) }),
     metrics: makeWorkerMetrics(config, deps.logger),
+  };
+};
+
+/**
+ * The runtime of a handler, built on first use (once per cold start), and its policy lines logged
+ * once from inside the first invocation: the middleware builds the runtime to get its logger, so
+ * lines logged while building would lack the invocation's request id.
+ */
+export const makeLazyRuntime = (makeRuntime: () => LambdaRuntime) => {
+  let runtime: LambdaRuntime | undefined;
+  let policyLogged = false;
+  const getRuntime = (): LambdaRuntime => {
+    runtime ??= makeRuntime();
+    return runtime;
+  };
+  return {
+    getRuntime,
+    logPolicyOnce: (): void => {
+      if (policyLogged) return;
+      policyLogged = true;
+      getRuntime().logPolicy?.();
+    },
   };
 };

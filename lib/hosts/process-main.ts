@@ -22,6 +22,7 @@ const main = async (): Promise<number> => {
     return exitCodeForConfigurationError;
   }
   const deps = makeRuntimeDependencies(config, { host: 'process' });
+  deps.logPolicy();
   // With a hand-off queue, tasks still running when the shutdown grace ends go to the resumer
   // instead of failing as EKS.WorkerInterrupted.
   const handOff =

@@ -31,6 +31,11 @@ export interface IntegrationDependencies {
 
 export interface IntegrationSet {
   readonly integrations: readonly Integration[];
+  /**
+   * Logs which policy is in force. Hosts call it once they log with their context (on Lambda,
+   * inside the first invocation, so the lines carry its request id), not when building.
+   */
+  logPolicy(): void;
   /** Closes keep-alive connections to clusters and to EKS. */
   close(): void;
 }
@@ -61,12 +66,13 @@ export const makeIntegrations = (deps: IntegrationDependencies): IntegrationSet 
           credentialsDir: config.inClusterCredentialsDir,
         });
   const connect = connector.connect.bind(connector);
-  logPolicyInForce(
-    config.policy,
-    config.activityArns.flatMap((arn) => readActivityName(arn) ?? []),
-    deps.logger,
-  );
   return {
+    logPolicy: () =>
+      logPolicyInForce(
+        config.policy,
+        config.activityArns.flatMap((arn) => readActivityName(arn) ?? []),
+        deps.logger,
+      ),
     integrations: [
       makeKubeCallIntegration({ connector: { connect } }),
       ...makeRunJobIntegrations({ connect, pollIntervalMs: config.jobPollIntervalMs }),
