@@ -13,6 +13,7 @@ import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { KubeConfig, type User } from '@kubernetes/client-node';
 import { ErrorName, kubeStatusErrorName, TaskFailedError } from '../errors.ts';
+import { parseJson } from '../json/exact-json.ts';
 import type { EksTokenProvider } from './eks-token.ts';
 
 /** client-node 1.4 does not export its Authenticator interface from the package root. */
@@ -126,7 +127,7 @@ export function parseResponseBody(body: string, contentType: string | undefined)
   if (body.length === 0) return undefined;
   if (contentType && /[/+]json\b/i.test(contentType)) {
     try {
-      return JSON.parse(body);
+      return parseJson(body);
     } catch {
       return body;
     }
@@ -433,7 +434,7 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
           if (line.trim() === '') return true;
           let event: KubeWatchEvent;
           try {
-            event = JSON.parse(line) as KubeWatchEvent;
+            event = parseJson(line) as KubeWatchEvent;
           } catch {
             res.destroy();
             settle(connectionFailed(new Error('the watch stream sent a line that is not JSON')));
@@ -463,7 +464,7 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
           // A last line without its newline is complete only if it parses.
           if (pending.trim() !== '') {
             try {
-              onEvent(JSON.parse(pending) as KubeWatchEvent);
+              onEvent(parseJson(pending) as KubeWatchEvent);
             } catch {
               // cut mid-event: the stream is over either way
             }

@@ -7,6 +7,7 @@ import {
   TaskAbortedError,
   type TaskContext,
 } from '../integrations/types.ts';
+import { parseJson } from '../json/exact-json.ts';
 import { type AnswerRetryOptions, sendAnswer } from './answer.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { type AnswerHandOff, readAnswerHandOff } from './hand-off-message.ts';
@@ -196,7 +197,7 @@ const runIntegration = async (
 ): Promise<TaskOutcome> => {
   let input: unknown;
   try {
-    input = JSON.parse(task.input);
+    input = parseJson(task.input);
   } catch {
     // Step Functions always sends JSON; anything else is a caller or transport problem.
     return makeOutcomeFromError(
