@@ -4,7 +4,7 @@
  * 3 MiB request limit, 415 for encodings we do not speak (protobuf, CBOR).
  */
 import type { IncomingMessage } from 'node:http';
-import { parse as parseYaml } from 'yaml';
+import { parseInt64Json, parseInt64Yaml } from './int64-json.ts';
 import { KubeApiError, makeBadRequestError, makeFailureStatus } from './status.ts';
 
 /** kube-apiserver refuses request bodies larger than 3 MiB. */
@@ -41,7 +41,7 @@ export function decodeBody(bytes: Buffer, mediaType: string): unknown {
   const text = bytes.toString('utf8');
   if (yamlTypes.has(mediaType)) {
     try {
-      return parseYaml(text);
+      return parseInt64Yaml(text);
     } catch (error) {
       throw makeBadRequestError(
         `error converting YAML to JSON: ${(error as Error).message.split('\n')[0]}`,
@@ -55,7 +55,7 @@ export function decodeBody(bytes: Buffer, mediaType: string): unknown {
     mediaType === 'text/plain'
   ) {
     try {
-      return JSON.parse(text);
+      return parseInt64Json(text);
     } catch (error) {
       throw makeBadRequestError(
         `error decoding request body: ${(error as Error).message.split('\n')[0]}`,

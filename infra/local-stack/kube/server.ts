@@ -22,6 +22,7 @@ import {
   makeVersionInfo,
 } from './discovery.ts';
 import { FaultInjector, RequestCounters } from './faults.ts';
+import { stringifyInt64Json } from './int64-json.ts';
 import type { PodLogQuery, PodLogSource } from './log-source.ts';
 import { decodeBody, mediaTypeOf, readBodyBytes } from './request-body.ts';
 import { makeSelectorPredicate } from './selectors.ts';
@@ -101,7 +102,7 @@ const apiVersionOf = (t: ResourceType): string =>
   t.group === '' ? t.version : `${t.group}/${t.version}`;
 
 const sendJson = (res: ServerResponse, code: number, body: unknown, head = false): void => {
-  const text = JSON.stringify(body);
+  const text = stringifyInt64Json(body);
   res.writeHead(code, {
     'Content-Type': 'application/json',
     'Content-Length': Buffer.byteLength(text),
