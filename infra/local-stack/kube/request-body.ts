@@ -1,10 +1,12 @@
 /**
  * Reads and decodes request bodies the way the API server does: JSON by default, YAML when the
  * content type says so, 400 BadRequest for a body that does not parse, 413 beyond the API server's
- * 3 MiB request limit, 415 for encodings we do not speak (protobuf, CBOR).
+ * 3 MiB request limit, protobuf for the built-in types kubectl sends that way (protobuf-body.ts),
+ * 415 for encodings we do not speak (CBOR).
  */
 import type { IncomingMessage } from 'node:http';
 import { parseInt64Json, parseInt64Yaml } from './int64-json.ts';
+import { decodeProtobufBody, protobufMediaType } from './protobuf-body.ts';
 import { KubeApiError, makeBadRequestError, makeFailureStatus } from './status.ts';
 
 /** kube-apiserver refuses request bodies larger than 3 MiB. */
@@ -62,11 +64,12 @@ export function decodeBody(bytes: Buffer, mediaType: string): unknown {
       );
     }
   }
+  if (mediaType === protobufMediaType) return decodeProtobufBody(bytes);
   throw new KubeApiError(
     makeFailureStatus(
       415,
       'UnsupportedMediaType',
-      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`,
     ),
   );
 }

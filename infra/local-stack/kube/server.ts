@@ -27,6 +27,10 @@ import type { PodLogQuery, PodLogSource } from './log-source.ts';
 import { decodeBody, mediaTypeOf, readBodyBytes } from './request-body.ts';
 import { makeSelectorPredicate } from './selectors.ts';
 import {
+  answerSelfSubjectAccessReview,
+  selfSubjectAccessReviewPath,
+} from './self-subject-access-review.ts';
+import {
   KubeApiError,
   makeBadRequestError,
   makeConflictError,
@@ -44,6 +48,7 @@ import {
   type PropagationPolicy,
   type ResourceType,
 } from './store.ts';
+import { negotiateTable, toTable } from './table.ts';
 import { makeClusterCertificates } from './tls.ts';
 import { validateObject } from './validation.ts';
 import { serveWatch } from './watch.ts';
@@ -385,6 +390,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
     p: ResourcePath,
     params: URLSearchParams,
     head: boolean,
+    accept: string | undefined,
   ): void => {
     const predicate = makeSelectorPredicate(
       params.get('labelSelector'),
@@ -418,6 +424,17 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
         after: keyOf(last),
       });
       metadata.remainingItemCount = remaining.length - page.length;
+    }
+    const tableVersion = negotiateTable(accept);
+    if (tableVersion) {
+      const includeObject = params.get('includeObject');
+      const table = toTable(type, page, {
+        version: tableVersion,
+        listMetadata: metadata,
+        includeObject,
+      });
+      sendJson(res, 200, table, head);
+      return;
     }
     const builtin = findBuiltinType(type.group, type.resource) !== undefined;
     sendJson(
@@ -504,6 +521,15 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
           return method.toLowerCase();
       }
     })();
+    if (
+      p.group === selfSubjectAccessReviewPath.group &&
+      p.resource === selfSubjectAccessReviewPath.resource &&
+      method === 'POST'
+    ) {
+      const review = decodeBody(await readBodyBytes(req), mediaTypeOf(req));
+      sendJson(res, 201, answerSelfSubjectAccessReview(review, user));
+      return;
+    }
     auth.authorize(user, {
       verb,
       group: p.group,
@@ -565,12 +591,19 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
         return;
       }
       if (isCollection) {
-        handleList(res, type, { ...p, namespace }, params, head);
+        handleList(res, type, { ...p, namespace }, params, head, req.headers.accept);
         return;
       }
       const found = store.get(type, namespace, p.name ?? '');
       if (!found) throw makeNotFoundError(type, p.name ?? '');
-      sendJson(res, 200, found, head);
+      const tableVersion = negotiateTable(req.headers.accept);
+      const includeObject = params.get('includeObject');
+      sendJson(
+        res,
+        200,
+        tableVersion ? toTable(type, [found], { version: tableVersion, includeObject }) : found,
+        head,
+      );
       return;
     }
 
