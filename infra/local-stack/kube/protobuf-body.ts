@@ -71,13 +71,14 @@ const toTimeString = (seconds: number, nanos: number, micro: boolean): string =>
  * writes every non-pointer field even when empty, where its JSON has `omitempty`: empty strings
  * and zero times are dropped here, which the API server reads the same way.
  */
-const toJsonValue = (field: protobuf.Field, value: unknown): unknown => {
+const toJsonValue = (field: protobuf.Field, value: unknown, inCollection = false): unknown => {
   if (field.resolvedType instanceof protobuf.Type) return toJsonMessage(field.resolvedType, value);
   if (field.resolvedType instanceof protobuf.Enum) return value;
   if (['int64', 'uint64', 'sint64', 'fixed64', 'sfixed64'].includes(field.type)) {
     return toInt64(String(value));
   }
-  if (field.type === 'string' && value === '') return undefined;
+  // An empty string is a value inside a map or list (`data: {a: ""}`), an unset field outside.
+  if (field.type === 'string' && value === '' && !inCollection) return undefined;
   return value;
 };
 
@@ -111,9 +112,9 @@ const toJsonMessage = (type: protobuf.Type, message: unknown): unknown => {
     let converted: unknown;
     if (field.map) {
       const entries = Object.entries(value as Record<string, unknown>);
-      converted = Object.fromEntries(entries.map(([k, v]) => [k, toJsonValue(field, v)]));
+      converted = Object.fromEntries(entries.map(([k, v]) => [k, toJsonValue(field, v, true)]));
     } else if (field.repeated) {
-      converted = (value as unknown[]).map((item) => toJsonValue(field, item) ?? null);
+      converted = (value as unknown[]).map((item) => toJsonValue(field, item, true) ?? null);
     } else {
       converted = toJsonValue(field, value);
     }

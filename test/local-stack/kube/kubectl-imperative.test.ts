@@ -60,6 +60,7 @@ describe('kubectl imperative commands (protobuf request bodies)', () => {
       'settings',
       '--from-literal=mode=fast',
       '--from-literal=big=9007199254740993',
+      '--from-literal=empty=',
     ]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /configmap\/settings created/);
@@ -67,7 +68,7 @@ describe('kubectl imperative commands (protobuf request bodies)', () => {
       data: Record<string, string>;
       metadata: Record<string, unknown>;
     };
-    assert.deepEqual(stored.data, { mode: 'fast', big: '9007199254740993' });
+    assert.deepEqual(stored.data, { mode: 'fast', big: '9007199254740993', empty: '' });
     assert.equal('generation' in stored.metadata, false);
   });
 
@@ -102,7 +103,7 @@ describe('kubectl imperative commands (protobuf request bodies)', () => {
 
   test('get configmaps and namespaces print their columns; -o name still gives names', async () => {
     const configMaps = await kubectl(['get', 'configmaps', 'settings']);
-    assert.match(configMaps.stdout, /^NAME\s+DATA\s+AGE\nsettings\s+2\s+\d+s\n$/);
+    assert.match(configMaps.stdout, /^NAME\s+DATA\s+AGE\nsettings\s+3\s+\d+s\n$/);
     const namespaces = await kubectl(['get', 'namespaces']);
     assert.match(namespaces.stdout, /^NAME\s+STATUS\s+AGE\n/);
     assert.match(namespaces.stdout, /\ndefault\s+Active\s+\d+s\n/);
