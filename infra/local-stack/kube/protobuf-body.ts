@@ -21,6 +21,7 @@ const protoRoot = join(dirname(fileURLToPath(import.meta.url)), 'protobuf');
 const protoFiles = [
   'k8s.io/api/core/v1/generated.proto',
   'k8s.io/api/batch/v1/generated.proto',
+  'k8s.io/api/apps/v1/generated.proto',
   'k8s.io/api/authorization/v1/generated.proto',
 ];
 const magic = Buffer.from([0x6b, 0x38, 0x73, 0x00]); // "k8s\0"
@@ -30,6 +31,7 @@ const meta = 'k8s.io.apimachinery.pkg.apis.meta.v1';
 const protoPackageOfGroup: Readonly<Record<string, string>> = {
   '': 'core',
   batch: 'batch',
+  apps: 'apps',
   'authorization.k8s.io': 'authorization',
 };
 
@@ -126,7 +128,7 @@ const toJsonMessage = (type: protobuf.Type, message: unknown): unknown => {
 /**
  * Decodes a protobuf request body into the object the JSON encoding would give.
  * @throws KubeApiError 400 for a body that is not this encoding; 415 for a kind whose schema the
- *   stand-in does not carry (core/v1, batch/v1 and authorization.k8s.io/v1 are vendored).
+ *   stand-in does not carry (core/v1, apps/v1, batch/v1 and authorization.k8s.io/v1 are vendored).
  */
 export const decodeProtobufBody = (bytes: Buffer): unknown => {
   if (!bytes.subarray(0, 4).equals(magic)) {

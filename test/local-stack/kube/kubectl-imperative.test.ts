@@ -111,6 +111,26 @@ describe('kubectl imperative commands (protobuf request bodies)', () => {
     assert.equal(names.stdout.trim(), 'job.batch/hello');
   });
 
+  test('create secret, namespace and deployment work too', async () => {
+    const secret = await kubectl(['create', 'secret', 'generic', 'token', '--from-literal=k=v']);
+    assert.equal(secret.code, 0, secret.stderr);
+    const stored = cluster.store.get(builtinTypes.secrets, 'default', 'token') as unknown as {
+      data: Record<string, string>;
+      type: string;
+    };
+    assert.deepEqual(stored.data, { k: Buffer.from('v').toString('base64') });
+    assert.equal(stored.type, 'Opaque');
+    const namespace = await kubectl(['create', 'namespace', 'made-by-kubectl']);
+    assert.equal(namespace.code, 0, namespace.stderr);
+    const deployment = await kubectl(['create', 'deployment', 'web', '--image=nginx']);
+    assert.equal(deployment.code, 0, deployment.stderr);
+    const web = cluster.store.get(builtinTypes.deployments, 'default', 'web') as unknown as {
+      spec: { replicas: number; selector: unknown };
+    };
+    assert.equal(web.spec.replicas, 1);
+    assert.deepEqual(web.spec.selector, { matchLabels: { app: 'web' } });
+  });
+
   test('auth can-i answers from the server RBAC: admin, an editor of team-a, nobody', async () => {
     const ask = async (config: string, ...args: string[]) => {
       const result = await kubectl(['auth', 'can-i', ...args], config);
