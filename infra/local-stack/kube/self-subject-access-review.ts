@@ -61,3 +61,44 @@ export const answerSelfSubjectAccessReview = (review: unknown, user: KubeUser): 
     status: { allowed, ...(reason ? { reason } : {}) },
   };
 };
+
+export const selfSubjectRulesReviewResource = 'selfsubjectrulesreviews';
+
+/**
+ * `kubectl auth can-i --list`: the rules the user has in `spec.namespace`, derived from the same
+ * three permission levels `isAllowed` applies. Every user also holds system:basic-user's rules
+ * (asking these two reviews), as on a real cluster.
+ */
+export const answerSelfSubjectRulesReview = (review: unknown, user: KubeUser): unknown => {
+  const spec = isRecord(review) && isRecord(review.spec) ? review.spec : {};
+  const namespace = typeof spec.namespace === 'string' ? spec.namespace : '';
+  const basicUser: { verbs: string[]; apiGroups: string[]; resources: string[] } = {
+    verbs: ['create'],
+    apiGroups: [selfSubjectAccessReviewPath.group],
+    resources: [selfSubjectAccessReviewPath.resource, selfSubjectRulesReviewResource],
+  };
+  const everything = { verbs: ['*'], apiGroups: ['*'], resources: ['*'] };
+  const permission = user.permission;
+  const resourceRules = [basicUser];
+  if (permission.kind === 'cluster-admin') resourceRules.push(everything);
+  if (permission.kind === 'edit') {
+    resourceRules.push({
+      verbs: ['get', 'list', 'watch'],
+      apiGroups: [''],
+      resources: ['namespaces'],
+    });
+    if (permission.namespaces.includes(namespace)) resourceRules.push(everything);
+  }
+  return {
+    kind: 'SelfSubjectRulesReview',
+    apiVersion: `${selfSubjectAccessReviewPath.group}/${selfSubjectAccessReviewPath.version}`,
+    metadata: {},
+    spec,
+    status: {
+      resourceRules,
+      nonResourceRules:
+        permission.kind === 'cluster-admin' ? [{ verbs: ['*'], nonResourceURLs: ['*'] }] : [],
+      incomplete: false,
+    },
+  };
+};

@@ -28,7 +28,9 @@ import { decodeBody, mediaTypeOf, readBodyBytes } from './request-body.ts';
 import { makeSelectorPredicate } from './selectors.ts';
 import {
   answerSelfSubjectAccessReview,
+  answerSelfSubjectRulesReview,
   selfSubjectAccessReviewPath,
+  selfSubjectRulesReviewResource,
 } from './self-subject-access-review.ts';
 import {
   KubeApiError,
@@ -521,14 +523,18 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
           return method.toLowerCase();
       }
     })();
-    if (
-      p.group === selfSubjectAccessReviewPath.group &&
-      p.resource === selfSubjectAccessReviewPath.resource &&
-      method === 'POST'
-    ) {
-      const review = decodeBody(await readBodyBytes(req), mediaTypeOf(req));
-      sendJson(res, 201, answerSelfSubjectAccessReview(review, user));
-      return;
+    // Self reviews (kubectl auth can-i): any authenticated user may ask, as system:basic-user.
+    if (p.group === selfSubjectAccessReviewPath.group && method === 'POST') {
+      const answer =
+        p.resource === selfSubjectAccessReviewPath.resource
+          ? answerSelfSubjectAccessReview
+          : p.resource === selfSubjectRulesReviewResource
+            ? answerSelfSubjectRulesReview
+            : undefined;
+      if (answer) {
+        sendJson(res, 201, answer(decodeBody(await readBodyBytes(req), mediaTypeOf(req)), user));
+        return;
+      }
     }
     auth.authorize(user, {
       verb,

@@ -144,6 +144,17 @@ describe('kubectl imperative commands (protobuf request bodies)', () => {
     assert.equal(await ask(nobody, 'get', 'pods'), 'no');
   });
 
+  test('auth can-i --list lists the rules of the user in the namespace', async () => {
+    const adminRules = await kubectl(['auth', 'can-i', '--list']);
+    assert.equal(adminRules.code, 0, adminRules.stderr);
+    assert.match(adminRules.stdout, /^\*\.\*\s+\[\]\s+\[\]\s+\[\*\]$/m);
+    const editorRules = await kubectl(['auth', 'can-i', '--list', '-n', 'team-a'], editor);
+    assert.match(editorRules.stdout, /^\*\.\*\s+\[\]\s+\[\]\s+\[\*\]$/m);
+    const editorElsewhere = await kubectl(['auth', 'can-i', '--list', '-n', 'default'], editor);
+    assert.doesNotMatch(editorElsewhere.stdout, /^\*\.\*\s/m);
+    assert.match(editorElsewhere.stdout, /^namespaces\s+\[\]\s+\[\]\s+\[get list watch\]$/m);
+  });
+
   test('a refused create still fails as Forbidden (the protobuf body changes nothing)', async () => {
     const result = await kubectl(['create', 'configmap', 'x', '--from-literal=a=b'], nobody);
     assert.notEqual(result.code, 0);
