@@ -19,6 +19,7 @@ import {
   TaskAbortedError,
   type TaskContext,
 } from '../integrations/types.ts';
+import { parseJson } from '../json/exact-json.ts';
 import { sendAnswer } from '../worker/answer.ts';
 import {
   type AnswerHandOff,
@@ -384,7 +385,7 @@ const cleanUpAbandoned = async (
   };
   let input: unknown;
   try {
-    input = JSON.parse(message.input);
+    input = parseJson(message.input);
   } catch {
     return;
   }

@@ -17,6 +17,7 @@ import { type IncomingMessage, STATUS_CODES } from 'node:http';
 import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { ErrorName, kubeStatusErrorName, TaskFailedError } from '../errors.ts';
+import { parseJson } from '../json/exact-json.ts';
 import type { EksTokenProvider } from './eks-token.ts';
 
 /**
@@ -150,7 +151,7 @@ export function parseResponseBody(body: string, contentType: string | undefined)
   if (body.length === 0) return undefined;
   if (contentType && /[/+]json\b/i.test(contentType)) {
     try {
-      return JSON.parse(body);
+      return parseJson(body);
     } catch {
       return body;
     }
@@ -454,7 +455,7 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
           if (line.trim() === '') return true;
           let event: KubeWatchEvent;
           try {
-            event = JSON.parse(line) as KubeWatchEvent;
+            event = parseJson(line) as KubeWatchEvent;
           } catch {
             res.destroy();
             settle(connectionFailed(new Error('the watch stream sent a line that is not JSON')));
@@ -484,7 +485,7 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
           // A last line without its newline is complete only if it parses.
           if (pending.trim() !== '') {
             try {
-              onEvent(JSON.parse(pending) as KubeWatchEvent);
+              onEvent(parseJson(pending) as KubeWatchEvent);
             } catch {
               // cut mid-event: the stream is over either way
             }

@@ -6,6 +6,7 @@
  */
 import { ErrorName, TaskFailedError } from '../errors.ts';
 import { type AbortCause, TaskAbortedError } from '../integrations/types.ts';
+import { isLosslessNumber, parseJson, stringifyJson } from '../json/exact-json.ts';
 
 /** Step Functions' limits on what an activity sends back. */
 export const SfnLimits = {
@@ -66,10 +67,14 @@ export const fitText = (text: string, maxChars: number): string => {
   return `${head}${makeCutMarker(text.length - head.length)}`.slice(0, maxChars);
 };
 
-/** JSON.stringify that never throws (BigInt, cycles) and never returns undefined. */
+/**
+ * The exact serialisation (numbers beyond a double's precision written as their digits, see
+ * lib/json/exact-json.ts) that never throws (cycles, nesting) and never returns undefined. Every
+ * size measured here is of this text, since it is what Step Functions receives.
+ */
 const stringifySafely = (value: unknown): string => {
   try {
-    return JSON.stringify(value) ?? 'null';
+    return stringifyJson(value) ?? 'null';
   } catch (error) {
     return JSON.stringify({
       unserialisable: true,
@@ -99,7 +104,8 @@ const collectNodes = (
   leaves: StringLeaf[],
   arrays: ArrayNode[],
 ): void => {
-  if (node === null || typeof node !== 'object') return;
+  // An exact number is an object holding its digits as a string: a leaf, never cut.
+  if (node === null || typeof node !== 'object' || isLosslessNumber(node)) return;
   const container = node as JsonContainer;
   if (Array.isArray(container)) arrays.push({ array: container, depth });
   for (const [key, child] of Object.entries(container)) {
@@ -178,7 +184,7 @@ export const fitJson = (value: unknown, maxChars: number): string => {
   if (original.length <= maxChars) return original;
   // Parsing our own serialisation gives a private, cycle-free copy (toJSON already applied). The
   // holder makes a bare top-level string a leaf like any other.
-  const holder: unknown[] = [JSON.parse(original)];
+  const holder: unknown[] = [parseJson(original)];
   let json = original;
   const steps = [
     () => cutStrings(holder, json.length - maxChars),
@@ -189,7 +195,7 @@ export const fitJson = (value: unknown, maxChars: number): string => {
     // A second round catches estimates that were off because of JSON escapes.
     for (let round = 0; round < 3 && json.length > maxChars; round += 1) {
       step();
-      json = JSON.stringify(holder[0]);
+      json = stringifySafely(holder[0]);
     }
     if (json.length <= maxChars) return json;
   }
@@ -216,7 +222,7 @@ export const fitCause = (cause: unknown, maxChars: number = SfnLimits.maxCauseCh
     const trimmed = cause.trimStart();
     if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
       try {
-        return fitJson(JSON.parse(cause), maxChars);
+        return fitJson(parseJson(cause), maxChars);
       } catch {
         // Not JSON after all: cut it as text below.
       }
@@ -249,7 +255,7 @@ export const makeSuccessOutcome = (value: unknown): TaskOutcome => {
   let output: string;
   try {
     // `undefined` (an integration with nothing to say) is sent as JSON null.
-    output = JSON.stringify(value === undefined ? null : value);
+    output = stringifyJson(value === undefined ? null : value) ?? 'null';
   } catch (error) {
     return makeFailureOutcome(WorkerErrorName.WorkerError, {
       message: 'The task output cannot be serialised as JSON.',

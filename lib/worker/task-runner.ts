@@ -7,6 +7,7 @@ import {
   TaskAbortedError,
   type TaskContext,
 } from '../integrations/types.ts';
+import { JsonNestingTooDeepError, parseJson } from '../json/exact-json.ts';
 import { type AnswerRetryOptions, sendAnswer } from './answer.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { type AnswerHandOff, readAnswerHandOff } from './hand-off-message.ts';
@@ -205,12 +206,16 @@ const runIntegration = async (
 ): Promise<TaskOutcome> => {
   let input: unknown;
   try {
-    input = JSON.parse(task.input);
-  } catch {
-    // Step Functions always sends JSON; anything else is a caller or transport problem.
-    return makeOutcomeFromError(
-      new InvalidParametersError([{ path: '$', message: 'the task input is not valid JSON' }]),
-    );
+    input = parseJson(task.input);
+  } catch (error) {
+    // Step Functions always sends JSON; anything else is a caller or transport problem. Input
+    // holding a number a double cannot hold is read by a recursive parser, which has a depth
+    // limit of its own: say so rather than "not JSON".
+    const message =
+      error instanceof JsonNestingTooDeepError
+        ? 'the task input is nested too deeply to be read'
+        : 'the task input is not valid JSON';
+    return makeOutcomeFromError(new InvalidParametersError([{ path: '$', message }]));
   }
 
   const controller = new AbortController();

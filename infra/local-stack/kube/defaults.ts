@@ -112,6 +112,10 @@ export const applyObjectDefaults = (type: ResourceType, o: KubeObject): void => 
     spec.finalizers ??= ['kubernetes'];
     const status = ensureRecord(o, 'status');
     status.phase = 'Active';
+  } else if (type.group === '' && type.resource === 'secrets') {
+    // SetDefaults_Secret: `kubectl create secret generic` sends no type.
+    const secret = o as KubeObject & { type?: unknown };
+    if (secret.type === undefined || secret.type === '') secret.type = 'Opaque';
   } else if (type.group === 'apps' || type.group === 'batch') {
     o.metadata.generation = 1;
   } else if (!allCoreWithoutGeneration.has(type.resource) && type.group !== '') {

@@ -1,10 +1,12 @@
 /**
  * Reads and decodes request bodies the way the API server does: JSON by default, YAML when the
  * content type says so, 400 BadRequest for a body that does not parse, 413 beyond the API server's
- * 3 MiB request limit, 415 for encodings we do not speak (protobuf, CBOR).
+ * 3 MiB request limit, protobuf for the built-in types kubectl sends that way (protobuf-body.ts),
+ * 415 for encodings we do not speak (CBOR).
  */
 import type { IncomingMessage } from 'node:http';
-import { parse as parseYaml } from 'yaml';
+import { parseInt64Json, parseInt64Yaml } from './int64-json.ts';
+import { decodeProtobufBody, protobufMediaType } from './protobuf-body.ts';
 import { KubeApiError, makeBadRequestError, makeFailureStatus } from './status.ts';
 
 /** kube-apiserver refuses request bodies larger than 3 MiB. */
@@ -41,7 +43,7 @@ export function decodeBody(bytes: Buffer, mediaType: string): unknown {
   const text = bytes.toString('utf8');
   if (yamlTypes.has(mediaType)) {
     try {
-      return parseYaml(text);
+      return parseInt64Yaml(text);
     } catch (error) {
       throw makeBadRequestError(
         `error converting YAML to JSON: ${(error as Error).message.split('\n')[0]}`,
@@ -55,18 +57,19 @@ export function decodeBody(bytes: Buffer, mediaType: string): unknown {
     mediaType === 'text/plain'
   ) {
     try {
-      return JSON.parse(text);
+      return parseInt64Json(text);
     } catch (error) {
       throw makeBadRequestError(
         `error decoding request body: ${(error as Error).message.split('\n')[0]}`,
       );
     }
   }
+  if (mediaType === protobufMediaType) return decodeProtobufBody(bytes);
   throw new KubeApiError(
     makeFailureStatus(
       415,
       'UnsupportedMediaType',
-      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf`,
     ),
   );
 }

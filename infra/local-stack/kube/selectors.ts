@@ -2,6 +2,8 @@
  * Label and field selectors as the API server parses them (`?labelSelector=`, `?fieldSelector=`).
  * A malformed selector is a 400 BadRequest, as on a real cluster.
  */
+
+import { stringifyInt64Json } from './int64-json.ts';
 import { makeBadRequestError } from './status.ts';
 import type { KubeObject } from './store.ts';
 
@@ -95,7 +97,7 @@ const readField = (o: KubeObject, path: string): string => {
     value = (value as Record<string, unknown>)[part];
   }
   if (value === undefined || value === null) return '';
-  return typeof value === 'string' ? value : JSON.stringify(value);
+  return typeof value === 'string' ? value : stringifyInt64Json(value);
 };
 
 /**

@@ -22,9 +22,16 @@ import {
   makeVersionInfo,
 } from './discovery.ts';
 import { FaultInjector, RequestCounters } from './faults.ts';
+import { stringifyInt64Json } from './int64-json.ts';
 import type { PodLogQuery, PodLogSource } from './log-source.ts';
 import { decodeBody, mediaTypeOf, readBodyBytes } from './request-body.ts';
 import { makeSelectorPredicate } from './selectors.ts';
+import {
+  answerSelfSubjectAccessReview,
+  answerSelfSubjectRulesReview,
+  selfSubjectAccessReviewPath,
+  selfSubjectRulesReviewResource,
+} from './self-subject-access-review.ts';
 import {
   KubeApiError,
   makeBadRequestError,
@@ -43,6 +50,7 @@ import {
   type PropagationPolicy,
   type ResourceType,
 } from './store.ts';
+import { negotiateTable, toTable } from './table.ts';
 import { makeClusterCertificates } from './tls.ts';
 import { validateObject } from './validation.ts';
 import { serveWatch } from './watch.ts';
@@ -101,7 +109,7 @@ const apiVersionOf = (t: ResourceType): string =>
   t.group === '' ? t.version : `${t.group}/${t.version}`;
 
 const sendJson = (res: ServerResponse, code: number, body: unknown, head = false): void => {
-  const text = JSON.stringify(body);
+  const text = stringifyInt64Json(body);
   res.writeHead(code, {
     'Content-Type': 'application/json',
     'Content-Length': Buffer.byteLength(text),
@@ -384,6 +392,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
     p: ResourcePath,
     params: URLSearchParams,
     head: boolean,
+    accept: string | undefined,
   ): void => {
     const predicate = makeSelectorPredicate(
       params.get('labelSelector'),
@@ -417,6 +426,17 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
         after: keyOf(last),
       });
       metadata.remainingItemCount = remaining.length - page.length;
+    }
+    const tableVersion = negotiateTable(accept);
+    if (tableVersion) {
+      const includeObject = params.get('includeObject');
+      const table = toTable(type, page, {
+        version: tableVersion,
+        listMetadata: metadata,
+        includeObject,
+      });
+      sendJson(res, 200, table, head);
+      return;
     }
     const builtin = findBuiltinType(type.group, type.resource) !== undefined;
     sendJson(
@@ -503,6 +523,19 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
           return method.toLowerCase();
       }
     })();
+    // Self reviews (kubectl auth can-i): any authenticated user may ask, as system:basic-user.
+    if (p.group === selfSubjectAccessReviewPath.group && method === 'POST') {
+      const answer =
+        p.resource === selfSubjectAccessReviewPath.resource
+          ? answerSelfSubjectAccessReview
+          : p.resource === selfSubjectRulesReviewResource
+            ? answerSelfSubjectRulesReview
+            : undefined;
+      if (answer) {
+        sendJson(res, 201, answer(decodeBody(await readBodyBytes(req), mediaTypeOf(req)), user));
+        return;
+      }
+    }
     auth.authorize(user, {
       verb,
       group: p.group,
@@ -564,12 +597,19 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
         return;
       }
       if (isCollection) {
-        handleList(res, type, { ...p, namespace }, params, head);
+        handleList(res, type, { ...p, namespace }, params, head, req.headers.accept);
         return;
       }
       const found = store.get(type, namespace, p.name ?? '');
       if (!found) throw makeNotFoundError(type, p.name ?? '');
-      sendJson(res, 200, found, head);
+      const tableVersion = negotiateTable(req.headers.accept);
+      const includeObject = params.get('includeObject');
+      sendJson(
+        res,
+        200,
+        tableVersion ? toTable(type, [found], { version: tableVersion, includeObject }) : found,
+        head,
+      );
       return;
     }
 

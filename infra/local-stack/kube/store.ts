@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { applyObjectDefaults } from './defaults.ts';
+import { stringifyInt64Json } from './int64-json.ts';
 import {
   KubeApiError,
   makeAlreadyExistsError,
@@ -392,11 +393,11 @@ export class ObjectStore {
     }
     // generation counts spec changes only, as the registry strategies do.
     if (current.metadata.generation !== undefined) {
-      const specChanged = JSON.stringify(current.spec) !== JSON.stringify(next.spec);
+      const specChanged = stringifyInt64Json(current.spec) !== stringifyInt64Json(next.spec);
       meta.generation = current.metadata.generation + (specChanged ? 1 : 0);
     }
     meta.resourceVersion = current.metadata.resourceVersion;
-    if (JSON.stringify(current) === JSON.stringify(next)) {
+    if (stringifyInt64Json(current) === stringifyInt64Json(next)) {
       // A no-op write does not bump the resourceVersion nor emit an event (as the API server).
       return cloneObject(current);
     }

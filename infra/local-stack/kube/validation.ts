@@ -105,7 +105,8 @@ export function validateObject(type: ResourceType, o: KubeObject): void {
       'activeDeadlineSeconds',
     ] as const) {
       const value = spec?.[field];
-      if (typeof value === 'number' && value < 0) {
+      // An int64 beyond 2^53 arrives as a bigint (int64-json.ts); the sign rule is the same.
+      if ((typeof value === 'number' || typeof value === 'bigint') && value < 0) {
         causes.push({
           reason: 'FieldValueInvalid',
           message: `Invalid value: ${value}: must be greater than or equal to 0`,

@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FaultInjector } from './faults.ts';
+import { stringifyInt64Json } from './int64-json.ts';
 import type { ObjectPredicate } from './selectors.ts';
 import { makeFailureStatus } from './status.ts';
 import type { KubeObject, ObjectStore, ResourceType, StoreEvent } from './store.ts';
@@ -46,7 +47,8 @@ export function serveWatch(
   });
   res.flushHeaders();
   const writeEvent = (type: string, object: unknown): void => {
-    if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify({ type, object })}\n`);
+    if (!res.writableEnded && !res.destroyed)
+      res.write(`${stringifyInt64Json({ type, object })}\n`);
   };
   const expire = (requested: string, oldest: number | string): void => {
     writeEvent(

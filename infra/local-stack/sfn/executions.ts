@@ -12,6 +12,7 @@ import {
   type TaskStateInfo,
   TaskTimeoutError,
 } from './interpreter.ts';
+import { maxJsonDepth, measureJsonDepth } from './json-depth.ts';
 import {
   assertValidName,
   parseActivityArn,
@@ -169,6 +170,12 @@ export class ExecutionService {
       throw new SfnServiceError(
         'InvalidExecutionInput',
         `Invalid Execution Input: 'Input is not valid JSON'`,
+      );
+    }
+    if (measureJsonDepth(parsedInput) > maxJsonDepth) {
+      throw new SfnServiceError(
+        'InvalidExecutionInput',
+        `Invalid Execution Input: 'Input is nested deeper than ${maxJsonDepth} levels'`,
       );
     }
     const arn = toExecutionArn(machine.name, name);

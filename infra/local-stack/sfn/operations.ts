@@ -2,6 +2,7 @@ import type { ActivityService } from './activities.ts';
 import type { ExecutionRecord, ExecutionService } from './executions.ts';
 import { ExecutionStatus } from './executions.ts';
 import { paginate } from './history.ts';
+import { maxJsonDepth, measureJsonDepth } from './json-depth.ts';
 import {
   type ConstraintViolation,
   SfnServiceError,
@@ -79,6 +80,12 @@ export const makeOperations = (
     ]);
     if (!isJson(output)) {
       throw new SfnServiceError('InvalidOutput', `Invalid Output: 'Output is not valid JSON'`);
+    }
+    if (measureJsonDepth(JSON.parse(output)) > maxJsonDepth) {
+      throw new SfnServiceError(
+        'InvalidOutput',
+        `Invalid Output: 'Output is nested deeper than ${maxJsonDepth} levels'`,
+      );
     }
     activities.sendSuccess(taskToken, output);
     return {};

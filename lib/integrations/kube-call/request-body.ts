@@ -1,4 +1,6 @@
 /** How an `eks:call` `RequestBody` goes on the wire (contract §2.1, ours). */
+
+import { stringifyJson } from '../../json/exact-json.ts';
 import type { KubeCallMethod } from './parse-input.ts';
 
 export interface EncodedBody {
@@ -39,7 +41,7 @@ export function encodeRequestBody(
       contentType: parsesAsJson(requestBody) ? contentTypes.json : contentTypes.yaml,
     };
   }
-  const body = JSON.stringify(requestBody);
+  const body = stringifyJson(requestBody) ?? 'null';
   if (method === 'PATCH' && Array.isArray(requestBody)) {
     return { body, contentType: contentTypes.jsonPatch };
   }

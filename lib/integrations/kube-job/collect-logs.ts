@@ -12,6 +12,7 @@
  * is where a Job that never started says why. Ephemeral (debug) containers are not.
  */
 import { ErrorName, TaskFailedError } from '../../errors.ts';
+import { isLosslessNumber, parseJson, stringifyJson } from '../../json/exact-json.ts';
 import type { JobApi, KubePod, LogReadOptions } from './job-api.ts';
 import {
   keepTail,
@@ -131,8 +132,9 @@ const makeLogQuery = (
 
 /**
  * The log as output: the parsed document when it is one JSON document and raw logs are off.
- * (ours) A log that is a bare number is parsed only when that loses nothing: `print bpi(2000)`
- * writes a valid JSON number that a double would cut to 16 digits.
+ * Numbers inside it are kept exact (`{"id": 12345678901234567890123}` stays as written).
+ * (ours) A log that is a bare number stays the text unless a double writes it back identically:
+ * `print bpi(2000)` writes a 2,000-digit JSON number, which reads better as text.
  */
 export const toLogValue = (text: string, rawLogs: boolean): unknown => {
   if (rawLogs) return text;
@@ -140,10 +142,12 @@ export const toLogValue = (text: string, rawLogs: boolean): unknown => {
   if (trimmed === '') return text;
   let value: unknown;
   try {
-    value = JSON.parse(trimmed);
+    value = parseJson(trimmed);
   } catch {
+    // Not one JSON document, or nested deeper than the parser can go: the text it is.
     return text;
   }
+  if (isLosslessNumber(value)) return text;
   if (typeof value === 'number' && JSON.stringify(value) !== trimmed) return text;
   return value;
 };
@@ -153,7 +157,7 @@ const toErrorEntry = (error: unknown): ContainerLogEntry => {
     const cause =
       typeof error.failureCause === 'string'
         ? error.failureCause
-        : (JSON.stringify(error.failureCause) ?? error.message);
+        : (stringifyJson(error.failureCause) ?? error.message);
     return { error: error.errorName, cause: cause.slice(0, maxLogErrorCauseChars) };
   }
   return {
@@ -335,7 +339,7 @@ export const collectLogs = async (options: CollectLogsOptions): Promise<LogsSect
     });
     const entry = entries[largest];
     if (entry === undefined || !('log' in entry)) break;
-    const text = typeof entry.log === 'string' ? entry.log : JSON.stringify(entry.log);
+    const text = typeof entry.log === 'string' ? entry.log : (stringifyJson(entry.log) ?? 'null');
     entries[largest] = {
       log: keepTail(
         text,

@@ -2,6 +2,8 @@
  * The {@link JobApi} port over `lib/kube`'s raw client: the Kubernetes REST paths for Jobs, Pods
  * and pod logs. Errors pass through unchanged (`EKS.<status>`, `EKS.ConnectionFailed`).
  */
+
+import { parseJson, stringifyJson } from '../../json/exact-json.ts';
 import type { KubeClient, QueryParameters } from '../../kube/client.ts';
 import type { KubeConnector } from '../../kube/connection.ts';
 import { watchCollection } from '../../kube/shared-watch.ts';
@@ -14,7 +16,7 @@ const podsPageSize = 500;
 const segment = (value: string) => encodeURIComponent(value);
 const jobsPath = (namespace: string) => `/apis/batch/v1/namespaces/${segment(namespace)}/jobs`;
 
-const parseJson = <T>(body: string): T => JSON.parse(body) as T;
+const parseJsonAs = <T>(body: string): T => parseJson(body) as T;
 
 /**
  * A matcher for the equality selectors this integration builds (`a=b,c=d`, see `toPodSelector`),
@@ -38,11 +40,11 @@ export const makeKubeJobApi = (client: KubeClient): JobApi => ({
     const response = await client.request({
       method: 'POST',
       path: jobsPath(namespace),
-      body: JSON.stringify(job),
+      body: stringifyJson(job),
       contentType: 'application/json',
       signal,
     });
-    return parseJson<KubeJob>(response.body);
+    return parseJsonAs<KubeJob>(response.body);
   },
 
   async getJob(namespace, name, signal) {
@@ -51,7 +53,7 @@ export const makeKubeJobApi = (client: KubeClient): JobApi => ({
       path: `${jobsPath(namespace)}/${segment(name)}`,
       signal,
     });
-    return parseJson<KubeJob>(response.body);
+    return parseJsonAs<KubeJob>(response.body);
   },
 
   // Both watches are shared per cluster and namespace (lib/kube/shared-watch.ts): one stream
@@ -94,7 +96,7 @@ export const makeKubeJobApi = (client: KubeClient): JobApi => ({
         query,
         signal,
       });
-      const page = parseJson<{ items?: KubePod[]; metadata?: { continue?: string } }>(
+      const page = parseJsonAs<{ items?: KubePod[]; metadata?: { continue?: string } }>(
         response.body,
       );
       pods.push(...(page.items ?? []));

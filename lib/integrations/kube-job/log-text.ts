@@ -10,9 +10,8 @@ import { StringDecoder } from 'node:string_decoder';
 export const measureSerializedBytes = (text: string): number =>
   Buffer.byteLength(JSON.stringify(text), 'utf8') - 2;
 
-/** UTF-8 bytes of any JSON value's serialisation. */
-export const measureJsonBytes = (value: unknown): number =>
-  Buffer.byteLength(JSON.stringify(value) ?? 'null', 'utf8');
+/** UTF-8 bytes of any JSON value's serialisation (exact numbers written as their digits). */
+export { measureJsonBytes } from '../../json/exact-json.ts';
 
 /** The serialised size of one code point, as JSON.stringify writes it (well-formed variant). */
 const measureCodePointBytes = (codePoint: number): number => {

@@ -6,6 +6,7 @@
  */
 import { parseAllDocuments } from 'yaml';
 import { type InputProblem, InvalidParametersError } from '../../errors.ts';
+import { reviveBigInt } from '../../json/exact-json.ts';
 import { checkEksName } from '../validation/eks-names.ts';
 import { findTooDeepText, findTooDeepValue } from '../validation/input-depth.ts';
 import type { KubeJob } from './job-api.ts';
@@ -47,7 +48,9 @@ const parseJobText = (text: string, problems: InputProblem[]): unknown => {
     return undefined;
   }
   try {
-    const documents = parseAllDocuments(text);
+    // Integers as bigint, then revived as parseJson gives them: an int64 field such as
+    // activeDeadlineSeconds keeps every digit whether the Job came as an object or as text.
+    const documents = parseAllDocuments(text, { intAsBigInt: true });
     if (!Array.isArray(documents)) {
       // An empty stream parses to an EmptyStream, not an array.
       problems.push({ path: '$.Job', message: 'the Job string is empty' });
@@ -69,7 +72,7 @@ const parseJobText = (text: string, problems: InputProblem[]): unknown => {
       });
       return undefined;
     }
-    return document.toJS();
+    return document.toJS({ reviver: reviveBigInt });
   } catch (error) {
     problems.push({
       path: '$.Job',

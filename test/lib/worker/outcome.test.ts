@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ErrorName, InvalidParametersError, TaskFailedError } from '../../../lib/errors.ts';
 import { TaskAbortedError } from '../../../lib/integrations/types.ts';
+import { parseJson } from '../../../lib/json/exact-json.ts';
 import {
   fitCause,
   fitJson,
@@ -159,8 +160,17 @@ describe('success output', () => {
   });
 
   test('an output that cannot be serialised fails instead of throwing', () => {
-    const outcome = makeSuccessOutcome({ big: 1n });
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    const outcome = makeSuccessOutcome(cycle);
     assert.equal(outcome.kind, 'failure');
+  });
+
+  test('a bigint is written as its digits', () => {
+    assert.deepEqual(makeSuccessOutcome({ big: 2n ** 64n }), {
+      kind: 'success',
+      output: '{"big":18446744073709551616}',
+    });
   });
 });
 
@@ -215,5 +225,44 @@ describe('bare JSON string', () => {
     const fitted = fitJson('"quoted" '.repeat(10_000), 1_000);
     assert.ok(fitted.length <= 1_000);
     assert.match(JSON.parse(fitted), /^"quoted" .*…\[cut \d+ chars\]$/);
+  });
+});
+
+describe('exact numbers (integers beyond 2^53)', () => {
+  const bigTask = parseJson(
+    '{"spec":{"activeDeadlineSeconds":9007199254740993},"log":{"id":12345678901234567890123}}',
+  );
+
+  test('a success output writes them digit for digit', () => {
+    const outcome = makeSuccessOutcome(bigTask);
+    assert.deepEqual(outcome, {
+      kind: 'success',
+      output:
+        '{"spec":{"activeDeadlineSeconds":9007199254740993},"log":{"id":12345678901234567890123}}',
+    });
+  });
+
+  test('the size limit is checked on the exact text', () => {
+    // 262,144 bytes with the exact digits; a double would write 2 fewer characters and fit.
+    const digits = '12345678901234567890123';
+    const padding = SfnLimits.maxOutputBytes - `{"n":${digits},"s":""}`.length + 1;
+    const value = parseJson(`{"n":${digits},"s":"${'x'.repeat(padding)}"}`);
+    const outcome = makeSuccessOutcome(value);
+    assert.ok(outcome.kind === 'failure');
+    assert.equal(outcome.error, ErrorName.OutputTooLarge);
+  });
+
+  test('trimming cuts strings around them but never their digits', () => {
+    const value = parseJson(
+      `{"ids":[12345678901234567890123,9007199254740993],"text":"${'y'.repeat(5_000)}"}`,
+    );
+    const fitted = fitJson(value, 1_000);
+    assert.ok(fitted.length <= 1_000);
+    assert.match(fitted, /^\{"ids":\[12345678901234567890123,9007199254740993\],"text":"y+…\[cut/);
+  });
+
+  test('a failure cause keeps them too', () => {
+    const cause = fitCause('{"ResponseBody":{"spec":{"activeDeadlineSeconds":9007199254740993}}}');
+    assert.equal(cause, '{"ResponseBody":{"spec":{"activeDeadlineSeconds":9007199254740993}}}');
   });
 });

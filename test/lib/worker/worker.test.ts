@@ -209,6 +209,28 @@ describe('task runner', () => {
     assert.equal(integration.calls.length, 0);
   });
 
+  test('input holding big integers reaches the integration exact; too deep to read is refused', async () => {
+    const integration = new ControlledIntegration('eks-call', async (input) => input);
+    const { api, worker } = startTestWorker([integration]);
+    const exact = api.enqueue(activityArn('test-eks-call'), '{"n":9007199254740993}');
+    const deep = `${'['.repeat(50_000)}12345678901234567890${']'.repeat(50_000)}`;
+    const tooDeep = api.enqueue(activityArn('test-eks-call'), deep);
+
+    await api.waitForAnswers(2);
+    await withTimeout(worker.stop({ graceMs: 0 }));
+
+    assert.deepEqual(api.answerFor(exact), {
+      kind: 'success',
+      taskToken: exact,
+      output: '{"n":9007199254740993}',
+    });
+    const refused = api.answerFor(tooDeep);
+    assert.ok(refused?.kind === 'failure');
+    assert.equal(refused.error, ErrorName.InvalidParameters);
+    assert.match(refused.cause, /nested too deeply/);
+    assert.equal(integration.calls.length, 1);
+  });
+
   test('a TaskFailedError fails the task with its name and its cause as JSON', async () => {
     const integration = new ControlledIntegration('eks-call', async () => {
       throw new TaskFailedError('EKS.404', 'not found', {

@@ -9,6 +9,7 @@ import {
   GetExecutionHistoryCommand,
   InvalidDefinition,
   InvalidExecutionInput,
+  InvalidOutput,
   ListExecutionsCommand,
   ListStateMachinesCommand,
   SendTaskSuccessCommand,
@@ -17,6 +18,7 @@ import {
   StateMachineDoesNotExist,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { maxJsonDepth } from '../../../infra/local-stack/sfn/json-depth.ts';
 import type { LocalStepFunctions } from '../../../infra/local-stack/sfn/server.ts';
 import {
   createActivity,
@@ -148,6 +150,41 @@ describe('local Step Functions: state machines and executions', () => {
       client.send(new StartExecutionCommand({ stateMachineArn, input: 'nope' })),
       InvalidExecutionInput,
     );
+  });
+
+  test('input nested deeper than the documented limit is refused with InvalidExecutionInput', async () => {
+    const stateMachineArn = await createStateMachine(client, {
+      StartAt: 'A',
+      States: { A: { Type: 'Pass', End: true } },
+    });
+    const input = `${'{"a":'.repeat(3_000)}1${'}'.repeat(3_000)}`;
+    const error = await client
+      .send(new StartExecutionCommand({ stateMachineArn, input }))
+      .catch((e: Error) => e);
+    assert.ok(error instanceof InvalidExecutionInput, String(error));
+    assert.match(error.message, new RegExp(`deeper than ${maxJsonDepth} levels`));
+  });
+
+  test('input nested exactly to the limit runs through Parameters, a task and ResultPath', async () => {
+    const activityArn = await createActivity(client);
+    const stateMachineArn = await createStateMachine(
+      client,
+      singleTaskMachine(activityArn, { Parameters: { 'In.$': '$' }, ResultPath: '$.r' }),
+    );
+    const depth = maxJsonDepth;
+    const input = `${'{"a":'.repeat(depth - 1)}{}${'}'.repeat(depth - 1)}`;
+    const { executionArn } = await client.send(
+      new StartExecutionCommand({ stateMachineArn, input }),
+    );
+    const { taskToken } = await takeTask(client, activityArn);
+    const deepOutput = `${'['.repeat(3_000)}${']'.repeat(3_000)}`;
+    await assert.rejects(
+      client.send(new SendTaskSuccessCommand({ taskToken, output: deepOutput })),
+      (e: Error) => e instanceof InvalidOutput && /deeper than/.test(e.message),
+    );
+    await client.send(new SendTaskSuccessCommand({ taskToken, output: '{"ok":true}' }));
+    const execution = await waitForEnd(client, executionArn as string);
+    assert.equal(execution.status, 'SUCCEEDED');
   });
 
   test('DescribeExecution of an unknown execution raises ExecutionDoesNotExist', async () => {
@@ -344,7 +381,7 @@ describe('local Step Functions: state machines and executions', () => {
         new SendTaskSuccessCommand({ taskToken, output: JSON.stringify({ echo: parsed }) }),
       );
     }
-    const execution = await waitForEnd(client, executionArn);
+    const execution = await waitForEnd(client, executionArn as string);
     assert.equal(execution.status, 'SUCCEEDED');
     assert.deepEqual(JSON.parse(execution.output ?? ''), [{ echo: 1 }, { echo: 2 }]);
   });

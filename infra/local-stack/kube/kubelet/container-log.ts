@@ -5,6 +5,7 @@
  * from their index: a multi-gigabyte log costs no memory and its tail is found by arithmetic.
  */
 import type { Readable } from 'node:stream';
+import { stringifyInt64Json } from '../int64-json.ts';
 import type { ScriptLog } from './container-script.ts';
 import { formatLogTimestamp, makePullStream, waitForChange } from './log-stream.ts';
 
@@ -63,7 +64,7 @@ const toLineModel = (log: ScriptLog): LineModel => {
     case 'lines':
       return makeLinesModel(log.lines);
     case 'json':
-      return makeLinesModel([JSON.stringify(log.value) ?? 'null']);
+      return makeLinesModel([stringifyInt64Json(log.value)]);
     case 'generated':
       return makeGeneratedModel(log.bytes, log.lineBytes);
   }

@@ -3,6 +3,7 @@
  * the pod annotation `local.eks-activity-worker/script`. The annotation holds JSON: one script for
  * every container, or a map from container name to script.
  */
+import { parseInt64Json } from '../int64-json.ts';
 
 /** The pod (template) annotation holding the script JSON. */
 export const scriptAnnotation = 'local.eks-activity-worker/script';
@@ -109,7 +110,7 @@ export const readContainerScript = (
   let parsed: unknown;
   if (raw !== undefined) {
     try {
-      parsed = JSON.parse(raw);
+      parsed = parseInt64Json(raw);
     } catch {
       parsed = undefined;
     }

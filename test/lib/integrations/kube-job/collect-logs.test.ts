@@ -9,6 +9,7 @@ import {
   toLogValue,
 } from '../../../../lib/integrations/kube-job/collect-logs.ts';
 import type { KubeJob } from '../../../../lib/integrations/kube-job/job-api.ts';
+import { stringifyJson } from '../../../../lib/json/exact-json.ts';
 import { FakeJobApi, makeJobPod } from './support/fake-job-api.ts';
 
 const job: KubeJob = {
@@ -222,5 +223,15 @@ describe('log values', () => {
     const pi = '3.14159265358979323846264338327950288419716939937510\n';
     assert.equal(toLogValue(pi, false), pi);
     assert.equal(toLogValue('42\n', false), 42);
+  });
+
+  test('a JSON log keeps integers beyond 2^53 exact (not 1.2345678901234568e+22)', () => {
+    const value = toLogValue('{"id": 12345678901234567890123}\n', false);
+    assert.equal(stringifyJson(value), '{"id":12345678901234567890123}');
+    assert.equal(stringifyJson(toLogValue('[9007199254740993]', false)), '[9007199254740993]');
+  });
+
+  test('a log that is one bare big integer stays the text', () => {
+    assert.equal(toLogValue('9007199254740993\n', false), '9007199254740993\n');
   });
 });
