@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { EKSClient } from '@aws-sdk/client-eks';
 import { type LocalStack, startLocalStack } from '../../infra/local-stack/index.ts';
+import { allowEverythingPolicy } from '../../infra/local-stack/worker-on-local-stack.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { type IntegrationSet, makeIntegrations } from '../../lib/integrations/index.ts';
 import { startWorker, type Worker } from '../../lib/worker/worker.ts';
@@ -37,6 +38,8 @@ describe('numbers pass through the worker unchanged', () => {
         workerName: 'exact-numbers',
         logLevel: 'SILENT',
         jobPollIntervalMs: 2_000,
+        // The default policy denies eks:call; this test is about numbers, not the policy.
+        policy: allowEverythingPolicy,
       },
     );
     integrations = makeIntegrations({

@@ -213,6 +213,14 @@ const applyMergePatch = (target: unknown, patch: unknown): unknown => {
   return base;
 };
 
+/** The Table a watch's events are printed as, when the client asked for one (kubectl get -w). */
+const watchTable = (accept: string | undefined, params: URLSearchParams) => {
+  const version = negotiateTable(accept);
+  return version === undefined
+    ? {}
+    : { table: { version, includeObject: params.get('includeObject') } };
+};
+
 const parseIntegerParam = (params: URLSearchParams, name: string): number | undefined => {
   const raw = params.get(name);
   if (raw === null || raw === '') return undefined;
@@ -582,6 +590,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
             resourceVersion: params.get('resourceVersion') ?? undefined,
             allowBookmarks: parseBooleanParam(params, 'allowWatchBookmarks') ?? false,
             timeoutSeconds: parseIntegerParam(params, 'timeoutSeconds'),
+            ...watchTable(req.headers.accept, params),
           },
           {
             store,

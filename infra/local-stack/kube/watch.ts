@@ -10,6 +10,7 @@ import { stringifyInt64Json } from './int64-json.ts';
 import type { ObjectPredicate } from './selectors.ts';
 import { makeFailureStatus } from './status.ts';
 import type { KubeObject, ObjectStore, ResourceType, StoreEvent } from './store.ts';
+import { toTable } from './table.ts';
 
 export interface WatchRequest {
   type: ResourceType;
@@ -19,6 +20,11 @@ export interface WatchRequest {
   resourceVersion: string | undefined;
   allowBookmarks: boolean;
   timeoutSeconds: number | undefined;
+  /**
+   * Set when the client asked for Table output (`kubectl get --watch`): each event's object is then
+   * a one-row Table, as the API server sends it, so kubectl keeps printing the same columns.
+   */
+  table?: { version: 'v1' | 'v1beta1'; includeObject: string | null };
 }
 
 export interface WatchEnvironment {
@@ -50,6 +56,10 @@ export function serveWatch(
     if (!res.writableEnded && !res.destroyed)
       res.write(`${stringifyInt64Json({ type, object })}\n`);
   };
+  const { table } = watch;
+  // ADDED, MODIFIED and DELETED carry the object; ERROR and BOOKMARK stay as they are.
+  const writeObjectEvent = (type: string, object: KubeObject): void =>
+    writeEvent(type, table === undefined ? object : toTable(watch.type, [object], table));
   const expire = (requested: string, oldest: number | string): void => {
     writeEvent(
       'ERROR',
@@ -82,15 +92,15 @@ export function serveWatch(
     const matches = watch.predicate(event.object);
     const wasVisible = visible.has(key);
     if (event.type === 'DELETED') {
-      if (matches || wasVisible) writeEvent('DELETED', event.object);
+      if (matches || wasVisible) writeObjectEvent('DELETED', event.object);
       visible.delete(key);
       return;
     }
     if (matches) {
-      writeEvent(event.type === 'ADDED' || !wasVisible ? 'ADDED' : 'MODIFIED', event.object);
+      writeObjectEvent(event.type === 'ADDED' || !wasVisible ? 'ADDED' : 'MODIFIED', event.object);
       visible.add(key);
     } else if (wasVisible) {
-      writeEvent('DELETED', event.object);
+      writeObjectEvent('DELETED', event.object);
       visible.delete(key);
     }
   };
@@ -106,7 +116,7 @@ export function serveWatch(
   if (requested === undefined || requested === '' || requested === '0') {
     const { items, resourceVersion } = env.store.list(watch.type, watch.namespace, watch.predicate);
     for (const item of items) {
-      writeEvent('ADDED', item);
+      writeObjectEvent('ADDED', item);
       visible.add(keyOf(item));
     }
     lastSentResourceVersion = Number(resourceVersion);
