@@ -8,6 +8,7 @@ import { ConfigError, formatConfigTable, loadConfig } from '../config.ts';
 import { WorkerConfigurationError } from '../worker/resolve-integration.ts';
 import { makeRuntimeDependencies } from './deps.ts';
 import { runProcessWorker } from './process.ts';
+import { logProcessWarningsAsJson } from './process-warnings.ts';
 
 const exitCodeForConfigurationError = 2;
 
@@ -21,6 +22,7 @@ const main = async (): Promise<number> => {
     return exitCodeForConfigurationError;
   }
   const deps = makeRuntimeDependencies(config, { host: 'process' });
+  logProcessWarningsAsJson(deps.logger);
   // With a hand-off queue, tasks still running when the shutdown grace ends go to the resumer
   // instead of failing as EKS.WorkerInterrupted.
   const handOff =
