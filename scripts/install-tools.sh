@@ -37,12 +37,19 @@ wants() { [[ " ${tools[*]} " == *" $1 "* ]]; }
 # 2000 significant digits of pi, rounded, and the newline of -l.
 PI_COMMAND=(perl -Mbignum=bpi -wle 'print bpi(2000)')
 PI_SHA256=acf68936c61dd66c8a1a5668b0c59c179fefe02bc5a7e8f4b86c5bf74936c28d
+# coreutils where they exist (Linux), their BSD/macOS equivalents otherwise.
+sha256() { if command -v sha256sum >/dev/null; then sha256sum; else shasum -a 256; fi; }
+with_timeout() {
+  local seconds=$1
+  shift
+  if command -v timeout >/dev/null; then timeout "$seconds" "$@"; else "$@"; fi
+}
 perl_ok= # the probe's last answer: bpi(2000) is seconds of CPU, so it runs once per state
 probe_perl() {
   if [ -z "$perl_ok" ]; then
     local sum=
     if command -v perl >/dev/null; then
-      sum=$(timeout 300 "${PI_COMMAND[@]}" 2>/dev/null | sha256sum | cut -d' ' -f1) || true
+      sum=$(with_timeout 300 "${PI_COMMAND[@]}" 2>/dev/null | sha256 | cut -d' ' -f1) || true
     fi
     if [ "$sum" = "$PI_SHA256" ]; then perl_ok=yes; else perl_ok=no; fi
   fi

@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 
@@ -44,4 +46,21 @@ test("the installer probes perl with the demo's pi-2000 Job command, not a weake
   // The bash array as words: bare words and single-quoted strings (all the script uses).
   const probeArgv = [...probe.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]);
   assert.deepEqual(probeArgv, jobArgv);
+});
+
+test('the check fails, naming perl, for a perl that answers small cases but not bpi(2000)', async () => {
+  // A stand-in perl, first on PATH, that prints what Debian's core Math::BigInt gets right
+  // (bpi(20)) and nothing more: the old bpi(20) probe passed such a perl.
+  const dir = mkdtempSync(join(tmpdir(), 'weak-perl-'));
+  try {
+    writeFileSync(join(dir, 'perl'), '#!/bin/sh\necho 3.1415926535897932385\n');
+    chmodSync(join(dir, 'perl'), 0o755);
+    const result = await promisify(execFile)('bash', [script, '--check', 'perl'], {
+      env: { ...process.env, PATH: `${dir}:${process.env.PATH}` },
+    }).catch((error: { code: number; stdout: string; stderr: string }) => error);
+    assert.equal('code' in result ? result.code : 0, 1);
+    assert.match(result.stderr, /MISSING perl that computes bpi\(2000\) correctly/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
