@@ -73,6 +73,9 @@ export function makeKubeconfig(stack: LocalStack): string {
   });
 }
 
+/** How long the stack holds an empty long poll, for people (AWS: 60 s). */
+export const localLongPollHoldMs = 5_000;
+
 /** What the activities are called: `local-eks-runJob-sync`, ... (a stage prefix, as deployed). */
 export const localActivityPrefix = 'local';
 
@@ -128,7 +131,13 @@ export async function startLocalCluster(options: {
   dir: string;
 }): Promise<LocalCluster> {
   const { execution } = options;
-  const stack = await startLocalStack({ ports: options.ports, kube: { execution } });
+  const stack = await startLocalStack({
+    ports: options.ports,
+    kube: { execution },
+    // AWS holds an empty GetActivityTask 60 s, and a stopping worker lets its polls finish (a
+    // token must never be dropped): 5 s keeps Ctrl-C quick at a few idle polls per second.
+    sfn: { longPollHoldMs: localLongPollHoldMs },
+  });
   const activityArns = await createWorkerActivities(stack);
   mkdirSync(options.dir, { recursive: true });
   const kubeconfigPath = resolve(options.dir, 'kubeconfig');
@@ -198,11 +207,15 @@ async function main(argv: string[]): Promise<void> {
 
   let worker: ChildProcess | undefined;
   if (values.worker) {
-    // The printed command, run here: npm start with the environment above.
-    worker = spawn('npm', ['start'], {
+    // The printed command, run here: what `npm start` runs, with the environment above. Node
+    // itself rather than npm, so the child is the worker and its exit is the worker's; in a process
+    // group of its own, so Ctrl-C reaches it once, as the SIGTERM below (a second signal would
+    // cut its graceful stop short).
+    worker = spawn(process.execPath, ['--import', 'tsx', 'infra/start.ts'], {
       cwd: projectDir,
       env: { ...process.env, ...local.workerEnvironment },
       stdio: 'inherit',
+      detached: true,
     });
     console.log(`\nWorker started (pid ${worker.pid}); its log follows.`);
   }

@@ -26,7 +26,16 @@ import { allActivitySuffixes } from '../../lib/integrations/native-resources.ts'
 const projectDir = new URL('../..', import.meta.url).pathname;
 const scratch = mkdtempSync(join(tmpdir(), 'local-cluster-cli-'));
 const children: ChildProcess[] = [];
+/** Worker processes the CLI started in process groups of their own (killed too if a test fails). */
+const workerPids: number[] = [];
 after(() => {
+  for (const pid of workerPids) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // Already stopped, as it should be.
+    }
+  }
   for (const child of children) {
     try {
       process.kill(-(child.pid ?? 0), 'SIGKILL');
@@ -53,7 +62,8 @@ const startGroup = (command: string, args: string[], env: NodeJS.ProcessEnv) => 
   child.stderr?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
   });
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  // 'close': the process has exited and every writer of its pipes (a worker too) is done.
+  const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)));
   return { child, output: () => output, exited };
 };
 
@@ -144,6 +154,11 @@ describe('npm run local-cluster', () => {
       if (!endpoint) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     assert.ok(endpoint, cli.output());
+    for (const deadline = Date.now() + 10_000; !/Worker started \(pid/.test(cli.output()); ) {
+      assert.ok(Date.now() < deadline, cli.output());
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    workerPids.push(Number(/Worker started \(pid (\d+)\)/.exec(cli.output())?.[1]));
     const sfn = sfnAt(endpoint);
     const execution = await listNamespacesThroughTheWorker(sfn, 'worker-flag');
     assert.equal(execution.status, 'SUCCEEDED', cli.output());
