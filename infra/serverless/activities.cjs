@@ -33,8 +33,21 @@ const toLogicalId = (suffix) =>
 /** `eks-runJob-sync` -> `ActivityArn_eks_runJob_sync`, the state machines' substitution key. */
 const toSubstitutionKey = (suffix) => `ActivityArn_${suffix.replaceAll('-', '_')}`;
 
+/**
+ * `eks-runJob-sync` -> `ActivityEksRunJobSyncArn`, the stack output holding that ARN. Not the
+ * substitution key: CloudFormation rejects output names that are not alphanumeric.
+ */
+const toOutputKey = (suffix) => `${toLogicalId(suffix)}Arn`;
+
+/**
+ * `eks-activity-worker`, `prod`, `eks-runJob-sync` -> `eks-activity-worker-prod-ActivityEksRunJobSyncArn`:
+ * the export other stacks import (`Fn::ImportValue`, CDK `Fn.importValue`). Export names are
+ * unique per account and Region, so the service and the stage are part of it.
+ */
+const toExportName = (service, stage, suffix) => `${service}-${stage}-${toOutputKey(suffix)}`;
+
 /** Everything serverless.yml needs, for one stage. */
-const describeActivities = (stage) => {
+const describeActivities = (stage, service = 'eks-activity-worker') => {
   const resources = {};
   const outputs = {};
   for (const suffix of activitySuffixes) {
@@ -45,12 +58,13 @@ const describeActivities = (stage) => {
       // activities of several stages in one account apart (names are unique per Region).
       Properties: { Name: `${stage}-${suffix}` },
     };
-    outputs[toSubstitutionKey(suffix)] = {
+    outputs[toOutputKey(suffix)] = {
       Description: `ARN of the ${stage}-${suffix} activity (native arn:aws:states:::${suffix
         .replace(/^eks-/, 'eks:')
         .replace(/-sync$/, '.sync')})`,
       // Ref of an AWS::StepFunctions::Activity is its ARN.
       Value: { Ref: logicalId },
+      Export: { Name: toExportName(service, stage, suffix) },
     };
   }
   const arnRefs = activitySuffixes.map((suffix) => ({ Ref: toLogicalId(suffix) }));
@@ -65,9 +79,12 @@ const describeActivities = (stage) => {
 
 module.exports = async ({ resolveVariable }) => {
   const stage = await resolveVariable('sls:stage');
-  return describeActivities(stage);
+  const service = await resolveVariable('self:service');
+  return describeActivities(stage, service);
 };
 module.exports.activitySuffixes = activitySuffixes;
 module.exports.describeActivities = describeActivities;
 module.exports.toLogicalId = toLogicalId;
 module.exports.toSubstitutionKey = toSubstitutionKey;
+module.exports.toOutputKey = toOutputKey;
+module.exports.toExportName = toExportName;

@@ -1,19 +1,20 @@
 /**
- * Rewrites the seed's example state machines (native `arn:aws:states:::eks:*` resources) for the
- * worker's activities and writes them to `infra/state-machines/*.asl.json`.
+ * Rewrites state machine definitions that use the native `arn:aws:states:::eks:*` resources for the
+ * worker's activities; the seed's examples, rewritten, are this folder's `*.asl.json`.
  *
  * Each native Task `Resource` becomes a placeholder such as `${ActivityArn_eks_runJob_sync}`, to be
  * filled by CloudFormation's `DefinitionSubstitutions` (or `AWS::StepFunctions::StateMachine`'s
  * `DefinitionSubstitutions` in serverless.yml) with the ARN of the stage's activity; the
- * `ActivityArn...` stack outputs hold those ARNs. `.sync` states get `HeartbeatSeconds` unless they
+ * stack's `Activity...Arn` outputs hold those ARNs (stack-outputs.ts reads them). `.sync` states get `HeartbeatSeconds` unless they
  * already set one: without it, a worker that dies mid-task leaves the state waiting until its
  * `TimeoutSeconds` (a year by default), whereas the native integration is never "lost".
  *
- * Run: `npx tsx infra/state-machines/build.ts [sourceDir] [outDir]`.
+ * The command line (`npm run state-machines`) is cli.ts.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import {
   activitySuffixForNativeResource,
   mapStates,
@@ -88,41 +89,42 @@ export const substitute = <T>(definition: T, values: Readonly<Record<string, str
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Where the seed examples are read from by default (the project's copy). */
+/** The seed examples, native (the project's copy): the source of this folder's definitions. */
 export const defaultSourceDir = resolve(here, '../../test/fixtures/seed-examples');
-/** Where the rewritten definitions are written by default (this folder). */
+/** This folder, where the seed examples rewritten for the activities are committed. */
 export const defaultOutDir = here;
 
-/** Every `*.asl.json` of `sourceDir`, rewritten, by file name (sorted). */
-export const buildStateMachines = (sourceDir = defaultSourceDir): Map<string, Machine> =>
-  new Map(
-    readdirSync(sourceDir)
-      .filter((file) => file.endsWith('.asl.json'))
-      .sort()
-      .map((file) => {
-        const native = JSON.parse(readFileSync(join(sourceDir, file), 'utf8')) as Machine;
-        return [file, toActivityStateMachine(native)];
-      }),
-  );
+/** The file formats a definition may be written in, by file name. */
+export type DefinitionFormat = 'json' | 'yaml';
+const definitionFilePattern = /\.(json|ya?ml)$/i;
 
-/** The file text written for a definition (stable: 2-space JSON and a final newline). */
-export const formatDefinition = (definition: unknown): string =>
-  `${JSON.stringify(definition, null, 2)}\n`;
-
-/** Writes every rewritten definition to `outDir`; returns the written file names. */
-export const writeStateMachines = (
-  sourceDir = defaultSourceDir,
-  outDir = defaultOutDir,
-): string[] => {
-  const built = buildStateMachines(sourceDir);
-  for (const [file, definition] of built) {
-    writeFileSync(join(outDir, file), formatDefinition(definition));
-  }
-  return [...built.keys()];
+/** `json` or `yaml` from the file name; undefined for anything else. */
+export const definitionFormatOf = (file: string): DefinitionFormat | undefined => {
+  const extension = definitionFilePattern.exec(file)?.[1]?.toLowerCase();
+  if (extension === undefined) return undefined;
+  return extension === 'json' ? 'json' : 'yaml';
 };
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const [sourceDir, outDir] = process.argv.slice(2);
-  const written = writeStateMachines(sourceDir ?? defaultSourceDir, outDir ?? defaultOutDir);
-  console.log(`wrote ${written.length} state machines: ${written.join(', ')}`);
-}
+/** A definition file's text parsed by its format (YAML also reads JSON). */
+export const parseDefinition = (text: string, format: DefinitionFormat): Machine =>
+  (format === 'json' ? JSON.parse(text) : parseYaml(text)) as Machine;
+
+/** The file text written for a definition: 2-space JSON, or YAML, and a final newline. */
+export const formatDefinition = (definition: unknown, format: DefinitionFormat = 'json'): string =>
+  format === 'json' ? `${JSON.stringify(definition, null, 2)}\n` : stringifyYaml(definition);
+
+/** The definition files of a folder (`.json`, `.yaml`, `.yml`), sorted by name. */
+export const listDefinitionFiles = (dir: string): string[] =>
+  readdirSync(dir)
+    .filter((file) => definitionFilePattern.test(file))
+    .sort();
+
+/** Every definition of `sourceDir`, rewritten, by file name (sorted). */
+export const buildStateMachines = (sourceDir = defaultSourceDir): Map<string, Machine> =>
+  new Map(
+    listDefinitionFiles(sourceDir).map((file) => {
+      const format = definitionFormatOf(file) ?? 'json';
+      const native = parseDefinition(readFileSync(join(sourceDir, file), 'utf8'), format);
+      return [file, toActivityStateMachine(native)];
+    }),
+  );

@@ -9,6 +9,7 @@ import { WorkerConfigurationError } from '../worker/resolve-integration.ts';
 import { makeRuntimeDependencies } from './deps.ts';
 import { runProcessWorker } from './process.ts';
 import { startProcessObservability } from './process-observability.ts';
+import { logProcessWarningsAsJson } from './process-warnings.ts';
 
 const exitCodeForConfigurationError = 2;
 
@@ -22,6 +23,7 @@ const main = async (): Promise<number> => {
     return exitCodeForConfigurationError;
   }
   const deps = makeRuntimeDependencies(config, { host: 'process' });
+  logProcessWarningsAsJson(deps.logger);
   deps.logPolicy();
   // With a hand-off queue, tasks still running when the shutdown grace ends go to the resumer
   // instead of failing as EKS.WorkerInterrupted.

@@ -25,11 +25,11 @@ export const readActivityName = (activityArn: string): string | undefined =>
  * `eks-runJob`. The boundary rule also keeps `myeks-call` from matching `eks-call`. When several
  * match, the longest suffix wins.
  */
-export const resolveIntegration = (
+export const resolveIntegration = <T extends Pick<Integration, 'activitySuffix'>>(
   activityName: string,
-  integrations: readonly Integration[],
-): Integration | undefined => {
-  let best: Integration | undefined;
+  integrations: readonly T[],
+): T | undefined => {
+  let best: T | undefined;
   for (const integration of integrations) {
     const suffix = integration.activitySuffix;
     const matches =

@@ -101,12 +101,28 @@ describe('serverless package: CloudFormation template', () => {
       assert.deepEqual(names, contractSuffixes.map((s) => `${packageOptions.stage}-${s}`).sort());
     });
 
-    test('outputs each activity ARN under its state machine substitution key', () => {
+    test('outputs each activity ARN under an alphanumeric key, exported as <service>-<stage>-<key>', () => {
       for (const [logicalId, activity] of activities) {
         const suffix = (activity.Properties.Name as string).replace(/^test-/, '');
-        const output = template.Outputs[`ActivityArn_${suffix.replaceAll('-', '_')}`];
+        const key = `${logicalId}Arn`;
+        // CloudFormation rejects output names that are not alphanumeric ("non alphanumeric").
+        assert.match(key, /^[A-Za-z0-9]+$/);
+        const output = template.Outputs[key] as
+          | { Value: unknown; Export?: { Name: unknown } }
+          | undefined;
         assert.deepEqual(output?.Value, { Ref: logicalId }, suffix);
+        assert.deepEqual(output?.Export, {
+          Name: `eks-activity-worker-${packageOptions.stage}-${key}`,
+        });
       }
+      const exportNames = Object.values(template.Outputs).flatMap(
+        (o) => (o as { Export?: { Name: string } }).Export?.Name ?? [],
+      );
+      assert.equal(new Set(exportNames).size, exportNames.length, 'export names are unique');
+    });
+
+    test('every output name is alphanumeric, as CloudFormation requires', () => {
+      for (const key of Object.keys(template.Outputs)) assert.match(key, /^[A-Za-z0-9]+$/);
     });
 
     test('outputs the hand-off queue URL', () => {

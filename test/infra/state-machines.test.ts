@@ -56,7 +56,7 @@ describe('infra/state-machines', () => {
       assert.deepEqual(
         readCommitted(file),
         definition,
-        `${file}: run infra/state-machines/build.ts`,
+        `${file}: npm run state-machines -- test/fixtures/seed-examples infra/state-machines && npm run format`,
       );
     }
   });

@@ -27,10 +27,7 @@ const readAll = async (stream: Readable): Promise<string> => {
 
 const seedJob = JSON.parse(
   readFileSync(
-    new URL(
-      '../../../../shared/fixtures/seed-examples/01-runjob-sync-with-logs.asl.json',
-      import.meta.url,
-    ),
+    new URL('../../fixtures/seed-examples/01-runjob-sync-with-logs.asl.json', import.meta.url),
     'utf8',
   ),
 ).States['Run a job on EKS'].Parameters.Job as KubeObject;
