@@ -11,6 +11,13 @@
  * 410 Expired. It remembers the latest event of each object, so a task that subscribes after an
  * object changed is given that latest state at once instead of missing it. A refusal that retrying
  * cannot fix (401, 403, 404) is passed to the subscribers, who fall back on polling.
+ *
+ * A watch can also go silent without ending (a half-open connection, a proxy that buffers). When
+ * asked for (`resyncIntervalMs`), the collection is re-listed at that interval while anyone
+ * subscribes, as informers' relist does: ONE paged LIST per interval for the whole collection,
+ * whatever the number of subscribers, so a waiting task costs no requests of its own. What the
+ * list shows and the watch did not deliver is delivered as the watch would have (ADDED, MODIFIED,
+ * DELETED), and a watch that missed changes and delivered nothing meanwhile is re-opened.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TaskFailedError } from '../errors.ts';
@@ -26,10 +33,37 @@ export interface SharedWatchEvent {
   object: WatchedObject & Record<string, unknown>;
 }
 
+/** Names of the objects one re-list found in the collection. */
+export interface ResyncSnapshot {
+  has(name: string): boolean;
+}
+
+export interface WatchCollectionOptions {
+  /**
+   * Re-list the collection this often while anyone subscribes (the shortest interval any
+   * subscriber asked for wins). Absent or 0: never (the watch alone).
+   */
+  resyncIntervalMs?: number;
+  /**
+   * Called after each re-list that was sent after this subscription began (so it shows every
+   * object that existed when the subscriber subscribed), after its events were delivered.
+   */
+  onResync?: (listed: ResyncSnapshot) => void;
+}
+
 interface Subscriber {
   matches(object: WatchedObject): boolean;
   onEvent(event: SharedWatchEvent): void;
   fail(error: unknown): void;
+  onResync: ((listed: ResyncSnapshot) => void) | undefined;
+  /** The sequence number when it subscribed. */
+  since: number;
+}
+
+/** The latest event of one object and the sequence number when it was recorded. */
+interface Remembered {
+  event: SharedWatchEvent;
+  seq: number;
 }
 
 /** Latest events remembered per collection: enough for every object a busy namespace churns. */
@@ -37,6 +71,8 @@ const maxRememberedObjects = 5_000;
 /** How long the server keeps one stream open before the shared watch resumes it. */
 const watchTimeoutSeconds = 300;
 const maxRetryDelayMs = 5_000;
+/** Objects per page of a re-list: bounds one response (a Job is a few KiB of JSON). */
+const resyncPageSize = 500;
 
 const statusOf = (error: unknown): number | undefined =>
   error instanceof TaskFailedError ? Number(error.errorName.replace(/^EKS\./, '')) : undefined;
@@ -44,12 +80,22 @@ const statusOf = (error: unknown): number | undefined =>
 /** 401, 403 and 404 will not change by retrying; everything else (network, 429, 5xx) may. */
 const isRefusal = (error: unknown): boolean => [401, 403, 404].includes(statusOf(error) ?? 0);
 
+const nameOf = (object: WatchedObject): string => object.metadata?.name ?? '';
+
 class SharedCollectionWatch {
   readonly #subscribers = new Set<Subscriber>();
   /** Latest event per object name, oldest first (a Map keeps insertion order). */
-  readonly #latest = new Map<string, SharedWatchEvent>();
+  readonly #latest = new Map<string, Remembered>();
   #resourceVersion = '';
   #stop?: AbortController;
+  /** Aborting it ends the current stream only; the loop re-opens it from #resourceVersion. */
+  #attempt?: AbortController;
+  /** Counts subscriptions, recorded events and re-list starts, to order them. */
+  #seq = 0;
+  /** Watch events received (bookmarks too): a stream that moves is not stuck. */
+  #eventsReceived = 0;
+  #resyncIntervalMs = 0;
+  #resyncing = false;
 
   constructor(
     private readonly client: KubeClient,
@@ -61,10 +107,21 @@ class SharedCollectionWatch {
     matches: Subscriber['matches'],
     onEvent: Subscriber['onEvent'],
     signal: AbortSignal,
+    options: WatchCollectionOptions,
   ): Promise<void> {
     signal.throwIfAborted();
+    const interval = options.resyncIntervalMs ?? 0;
+    if (interval > 0 && (this.#resyncIntervalMs === 0 || interval < this.#resyncIntervalMs)) {
+      this.#resyncIntervalMs = interval;
+    }
     return new Promise<void>((_resolve, reject) => {
-      const subscriber: Subscriber = { matches, onEvent, fail: reject };
+      const subscriber: Subscriber = {
+        matches,
+        onEvent,
+        fail: reject,
+        onResync: options.onResync,
+        since: ++this.#seq,
+      };
       this.#subscribers.add(subscriber);
       signal.addEventListener(
         'abort',
@@ -74,37 +131,55 @@ class SharedCollectionWatch {
         },
         { once: true },
       );
-      for (const event of this.#latest.values()) {
+      for (const { event } of this.#latest.values()) {
         if (matches(event.object)) onEvent(event);
       }
-      if (!this.#stop) void this.#run();
+      if (!this.#stop) this.#start();
+      if (this.#resyncIntervalMs > 0 && !this.#resyncing && this.#stop) {
+        void this.#resyncLoop(this.#stop.signal);
+      }
     });
   }
 
   #unsubscribe(subscriber: Subscriber): void {
     this.#subscribers.delete(subscriber);
-    if (this.#subscribers.size === 0) {
-      this.#stop?.abort();
-      this.#stop = undefined;
-      this.onIdle();
-    }
+    if (this.#subscribers.size === 0) this.#end();
   }
 
-  async #run(): Promise<void> {
+  #end(): void {
+    this.#stop?.abort();
+    this.#stop = undefined;
+    this.#resyncIntervalMs = 0;
+    this.onIdle();
+  }
+
+  #start(): void {
     const stop = new AbortController();
     this.#stop = stop;
+    void this.#watchLoop(stop.signal);
+  }
+
+  async #watchLoop(stop: AbortSignal): Promise<void> {
     let failures = 0;
-    while (!stop.signal.aborted) {
+    while (!stop.aborted) {
+      const attempt = new AbortController();
+      this.#attempt = attempt;
       const query: Record<string, string[]> = {
         allowWatchBookmarks: ['true'],
         timeoutSeconds: [String(watchTimeoutSeconds)],
       };
       if (this.#resourceVersion !== '') query.resourceVersion = [this.#resourceVersion];
       try {
-        await this.client.watch(this.path, query, (event) => this.#dispatch(event), stop.signal);
+        await this.client.watch(
+          this.path,
+          query,
+          (event) => this.#onWatchEvent(event),
+          AbortSignal.any([stop, attempt.signal]),
+        );
         failures = 0;
       } catch (error) {
-        if (stop.signal.aborted) return;
+        if (stop.aborted) return;
+        if (attempt.signal.aborted) continue; // re-opened on purpose (a stuck stream)
         if (statusOf(error) === 410) {
           this.#resourceVersion = '';
           continue;
@@ -114,18 +189,18 @@ class SharedCollectionWatch {
             this.#subscribers.delete(subscriber);
             subscriber.fail(error);
           }
-          this.#stop = undefined;
-          this.onIdle();
+          this.#end();
           return;
         }
         failures += 1;
         const delayMs = Math.min(maxRetryDelayMs, 100 * 2 ** (failures - 1));
-        await sleep(delayMs, undefined, { signal: stop.signal }).catch(() => {});
+        await sleep(delayMs, undefined, { signal: stop }).catch(() => {});
       }
     }
   }
 
-  #dispatch(event: KubeWatchEvent): void {
+  #onWatchEvent(event: KubeWatchEvent): void {
+    this.#eventsReceived += 1;
     const object = (event.object ?? {}) as SharedWatchEvent['object'] & {
       code?: number;
       reason?: string;
@@ -139,17 +214,99 @@ class SharedCollectionWatch {
     const version = object.metadata?.resourceVersion;
     if (version) this.#resourceVersion = version;
     if (event.type !== 'ADDED' && event.type !== 'MODIFIED' && event.type !== 'DELETED') return;
-    const shared: SharedWatchEvent = { type: event.type, object };
-    const name = object.metadata?.name ?? '';
+    this.#deliver({ type: event.type, object });
+  }
+
+  /** Remembers an event as the object's latest and hands it to the subscribers it concerns. */
+  #deliver(event: SharedWatchEvent): void {
+    const name = nameOf(event.object);
     this.#latest.delete(name);
-    this.#latest.set(name, shared);
+    this.#latest.set(name, { event, seq: ++this.#seq });
     if (this.#latest.size > maxRememberedObjects) {
       const oldest = this.#latest.keys().next().value;
       if (oldest !== undefined) this.#latest.delete(oldest);
     }
     for (const subscriber of this.#subscribers) {
-      if (subscriber.matches(object)) subscriber.onEvent(shared);
+      if (subscriber.matches(event.object)) subscriber.onEvent(event);
     }
+  }
+
+  async #resyncLoop(stop: AbortSignal): Promise<void> {
+    this.#resyncing = true;
+    try {
+      while (!stop.aborted) {
+        try {
+          await sleep(this.#resyncIntervalMs, undefined, { signal: stop });
+          await this.#resync(stop);
+        } catch {
+          // Aborted, or the list failed (network, 5xx, even 403): the watch may still be fine,
+          // and the next interval tries again.
+        }
+      }
+    } finally {
+      this.#resyncing = false;
+    }
+  }
+
+  /** One paged LIST of the collection, compared with what the watch delivered. */
+  async #resync(stop: AbortSignal): Promise<void> {
+    const startSeq = ++this.#seq;
+    const eventsBefore = this.#eventsReceived;
+    const { items, resourceVersion } = await this.#list(stop);
+    if (stop.aborted) return;
+    let missed = false;
+    const listed = new Set<string>();
+    for (const object of items) {
+      const name = nameOf(object);
+      listed.add(name);
+      const known = this.#latest.get(name);
+      // Recorded after the list was sent: the watch told us something at least as new.
+      if (known !== undefined && known.seq > startSeq) continue;
+      const present = known !== undefined && known.event.type !== 'DELETED';
+      if (
+        present &&
+        known.event.object.metadata?.resourceVersion === object.metadata?.resourceVersion
+      )
+        continue;
+      missed = true;
+      this.#deliver({ type: present ? 'MODIFIED' : 'ADDED', object });
+    }
+    for (const [name, known] of [...this.#latest]) {
+      if (listed.has(name) || known.seq > startSeq || known.event.type === 'DELETED') continue;
+      missed = true;
+      this.#deliver({ type: 'DELETED', object: known.event.object });
+    }
+    const snapshot: ResyncSnapshot = { has: (name) => listed.has(name) };
+    for (const subscriber of [...this.#subscribers]) {
+      if (subscriber.since < startSeq) subscriber.onResync?.(snapshot);
+    }
+    if (missed && this.#eventsReceived === eventsBefore && resourceVersion !== '') {
+      // The stream said nothing while the collection changed under it: presumed stuck.
+      this.#resourceVersion = resourceVersion;
+      this.#attempt?.abort();
+    }
+  }
+
+  async #list(
+    signal: AbortSignal,
+  ): Promise<{ items: SharedWatchEvent['object'][]; resourceVersion: string }> {
+    const items: SharedWatchEvent['object'][] = [];
+    let resourceVersion = '';
+    let continueToken: string | undefined;
+    do {
+      const query: Record<string, string[]> = { limit: [String(resyncPageSize)] };
+      if (continueToken !== undefined) query.continue = [continueToken];
+      const response = await this.client.request({ method: 'GET', path: this.path, query, signal });
+      const page = JSON.parse(response.body) as {
+        items?: SharedWatchEvent['object'][];
+        metadata?: { continue?: string; resourceVersion?: string };
+      };
+      for (const item of page.items ?? []) items.push(item);
+      // Every page of one paged list is consistent with the first page's version.
+      if (resourceVersion === '') resourceVersion = page.metadata?.resourceVersion ?? '';
+      continueToken = page.metadata?.continue || undefined;
+    } while (continueToken !== undefined);
+    return { items, resourceVersion };
   }
 }
 
@@ -168,6 +325,7 @@ export const watchCollection = (
   matches: (object: WatchedObject) => boolean,
   onEvent: (event: SharedWatchEvent) => void,
   signal: AbortSignal,
+  options: WatchCollectionOptions = {},
 ): Promise<void> => {
   let watches = watchesByClient.get(client);
   if (!watches) {
@@ -180,5 +338,5 @@ export const watchCollection = (
     watch = new SharedCollectionWatch(client, path, () => forClient.delete(path));
     watches.set(path, watch);
   }
-  return watch.subscribe(matches, onEvent, signal);
+  return watch.subscribe(matches, onEvent, signal, options);
 };

@@ -46,6 +46,7 @@ export function serveWatch(
   });
   res.flushHeaders();
   const writeEvent = (type: string, object: unknown): void => {
+    if (env.faults.watchesSilenced()) return;
     if (!res.writableEnded && !res.destroyed) res.write(`${JSON.stringify({ type, object })}\n`);
   };
   const expire = (requested: string, oldest: number | string): void => {
