@@ -24,7 +24,12 @@ import { TaskFailedError } from '../errors.ts';
 import type { KubeClient, KubeWatchEvent } from './client.ts';
 
 interface WatchedObject {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+  };
 }
 
 /** An ADDED, MODIFIED or DELETED event of one object. */
@@ -49,6 +54,12 @@ export interface WatchCollectionOptions {
    * object that existed when the subscriber subscribed), after its events were delivered.
    */
   onResync?: (listed: ResyncSnapshot) => void;
+  /**
+   * Something every object this subscriber matches has: its name, or one label. Events are then
+   * offered only to subscribers indexed under the object's name or labels (and to those without
+   * an index), so thousands of subscribers do not each test every event. `matches` still decides.
+   */
+  index?: { name: string } | { label: string; value: string };
 }
 
 interface Subscriber {
@@ -58,7 +69,17 @@ interface Subscriber {
   onResync: ((listed: ResyncSnapshot) => void) | undefined;
   /** The sequence number when it subscribed. */
   since: number;
+  indexKey: string | undefined;
 }
+
+const nameKey = (name: string) => `name\u0000${name}`;
+const labelKey = (label: string, value: string) => `label\u0000${label}=${value}`;
+const indexKeyOf = (index: WatchCollectionOptions['index']): string | undefined =>
+  index === undefined
+    ? undefined
+    : 'name' in index
+      ? nameKey(index.name)
+      : labelKey(index.label, index.value);
 
 /** The latest event of one object and the sequence number when it was recorded. */
 interface Remembered {
@@ -84,6 +105,9 @@ const nameOf = (object: WatchedObject): string => object.metadata?.name ?? '';
 
 class SharedCollectionWatch {
   readonly #subscribers = new Set<Subscriber>();
+  /** Subscribers by index key; those without one are in #unindexed. */
+  readonly #indexed = new Map<string, Set<Subscriber>>();
+  readonly #unindexed = new Set<Subscriber>();
   /** Latest event per object name, oldest first (a Map keeps insertion order). */
   readonly #latest = new Map<string, Remembered>();
   #resourceVersion = '';
@@ -121,8 +145,9 @@ class SharedCollectionWatch {
         fail: reject,
         onResync: options.onResync,
         since: ++this.#seq,
+        indexKey: indexKeyOf(options.index),
       };
-      this.#subscribers.add(subscriber);
+      this.#add(subscriber);
       signal.addEventListener(
         'abort',
         () => {
@@ -131,8 +156,14 @@ class SharedCollectionWatch {
         },
         { once: true },
       );
-      for (const { event } of this.#latest.values()) {
-        if (matches(event.object)) onEvent(event);
+      const index = options.index;
+      if (index !== undefined && 'name' in index) {
+        const known = this.#latest.get(index.name);
+        if (known !== undefined && matches(known.event.object)) onEvent(known.event);
+      } else {
+        for (const { event } of this.#latest.values()) {
+          if (matches(event.object)) onEvent(event);
+        }
       }
       if (!this.#stop) this.#start();
       if (this.#resyncIntervalMs > 0 && !this.#resyncing && this.#stop) {
@@ -141,8 +172,39 @@ class SharedCollectionWatch {
     });
   }
 
-  #unsubscribe(subscriber: Subscriber): void {
+  #add(subscriber: Subscriber): void {
+    this.#subscribers.add(subscriber);
+    if (subscriber.indexKey === undefined) {
+      this.#unindexed.add(subscriber);
+      return;
+    }
+    const set = this.#indexed.get(subscriber.indexKey) ?? new Set();
+    set.add(subscriber);
+    this.#indexed.set(subscriber.indexKey, set);
+  }
+
+  #remove(subscriber: Subscriber): void {
     this.#subscribers.delete(subscriber);
+    this.#unindexed.delete(subscriber);
+    if (subscriber.indexKey === undefined) return;
+    const set = this.#indexed.get(subscriber.indexKey);
+    set?.delete(subscriber);
+    if (set?.size === 0) this.#indexed.delete(subscriber.indexKey);
+  }
+
+  /** The subscribers an event of this object may concern. */
+  *#candidates(object: WatchedObject): Generator<Subscriber> {
+    yield* this.#unindexed;
+    const byName = this.#indexed.get(nameKey(nameOf(object)));
+    if (byName) yield* byName;
+    for (const [label, value] of Object.entries(object.metadata?.labels ?? {})) {
+      const byLabel = this.#indexed.get(labelKey(label, value));
+      if (byLabel) yield* byLabel;
+    }
+  }
+
+  #unsubscribe(subscriber: Subscriber): void {
+    this.#remove(subscriber);
     if (this.#subscribers.size === 0) this.#end();
   }
 
@@ -186,7 +248,7 @@ class SharedCollectionWatch {
         }
         if (isRefusal(error)) {
           for (const subscriber of [...this.#subscribers]) {
-            this.#subscribers.delete(subscriber);
+            this.#remove(subscriber);
             subscriber.fail(error);
           }
           this.#end();
@@ -226,7 +288,7 @@ class SharedCollectionWatch {
       const oldest = this.#latest.keys().next().value;
       if (oldest !== undefined) this.#latest.delete(oldest);
     }
-    for (const subscriber of this.#subscribers) {
+    for (const subscriber of [...this.#candidates(event.object)]) {
       if (subscriber.matches(event.object)) subscriber.onEvent(event);
     }
   }

@@ -31,6 +31,8 @@ export interface TaskRecord {
   /** When `SendTaskSuccess` / `SendTaskFailure` arrived. */
   answeredAtMs?: number;
   answer?: 'success' | 'failure';
+  /** Every `SendTaskSuccess` / `SendTaskFailure` sent for this task (exactly once is right). */
+  answers: number;
   /** `SendTaskSuccess` output size in bytes, and the output itself when asked to keep it. */
   outputBytes?: number;
   output?: string;
@@ -154,6 +156,7 @@ export async function startSfnRecorder(upstreamEndpoint: string): Promise<SfnRec
         if (operation === 'SendTaskHeartbeat') record.heartbeatsAtMs.push(receivedAtMs);
         if (operation === 'SendTaskSuccess' || operation === 'SendTaskFailure') {
           record.answeredAtMs ??= receivedAtMs;
+          record.answers += 1;
           record.answer = operation === 'SendTaskSuccess' ? 'success' : 'failure';
           if (
             operation === 'SendTaskSuccess' &&
@@ -181,6 +184,7 @@ export async function startSfnRecorder(upstreamEndpoint: string): Promise<SfnRec
             deliveredAtMs: performance.now(),
             heartbeatsAtMs: [],
             refusedHeartbeats: [],
+            answers: 0,
           };
           tasks.set(out.taskToken, task);
           if (task.jobName !== undefined) byJob.set(task.jobName, task);

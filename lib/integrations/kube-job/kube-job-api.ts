@@ -78,6 +78,7 @@ export const makeKubeJobApi = (client: KubeClient, options: KubeJobApiOptions = 
       (event) => onEvent(event as JobWatchEvent),
       signal,
       {
+        index: { name },
         resyncIntervalMs: options.resyncIntervalMs ?? 60_000,
         onResync: (listed) => {
           if (!listed.has(name))
@@ -89,12 +90,17 @@ export const makeKubeJobApi = (client: KubeClient, options: KubeJobApiOptions = 
 
   watchPods(namespace, labelSelector, _fromResourceVersion, onEvent, signal) {
     const matches = matchesEqualitySelector(labelSelector);
+    // Indexed by its first term when that is `key=value` (the selectors toPodSelector builds).
+    const first = /^([^!=,\s]+)\s*==?\s*([^!=,\s]*)$/.exec(
+      labelSelector.split(',')[0]?.trim() ?? '',
+    );
     return watchCollection(
       client,
       `/api/v1/namespaces/${segment(namespace)}/pods`,
       (object) => matches((object as KubePod).metadata?.labels),
       (event) => onEvent(event as PodWatchEvent),
       signal,
+      first ? { index: { label: first[1] ?? '', value: first[2] ?? '' } } : {},
     );
   },
 

@@ -1,6 +1,7 @@
 /**
- * One worker process holding many `runJob.sync` tasks at once, each heartbeating: its peak RSS,
- * and how many heartbeats reached Step Functions late.
+ * One worker process holding many `runJob.sync` tasks at once (5,000 by default), each
+ * heartbeating at the production defaults (every 20 s, `HeartbeatSeconds` 60 as the README
+ * advises): its peak RSS, and how many heartbeats reached Step Functions late.
  *
  * A heartbeat is late when the gap since the previous one (or since the task was handed out, when
  * Step Functions' heartbeat clock starts) exceeds the worker's interval by more than the slack;
@@ -21,13 +22,13 @@ import {
 export interface ConcurrencyOptions {
   mode: WorkerRunMode;
   bundlePath?: string;
-  /** @default 500 */
+  /** @default 5000 */
   tasks?: number;
-  /** How long each Job's container runs. @default 60000 */
+  /** How long each Job's container runs: longer than handing all tasks out. @default 120000 */
   jobRunMs?: number;
-  /** @default 3000 */
+  /** @default 20000 (the worker's default) */
   heartbeatIntervalMs?: number;
-  /** @default 10 */
+  /** @default 60 */
   heartbeatSeconds?: number;
   /** Extra gap allowed before a heartbeat counts as late. @default 1000 */
   lateSlackMs?: number;
@@ -59,6 +60,8 @@ export interface ConcurrencyResult {
   /** Event-loop delay of the bench process, which hosts the local stack and the proxy. */
   benchEventLoopDelayMs: { p99: number; max: number };
   idleRssMiB: number;
+  /** (peak - idle) / tasks: what one waiting task costs. */
+  perTaskKiB: number;
   /** Kernel `VmHWM` after a reset at the start of the run (when the reset is allowed). */
   peakRssMiB: number;
   /** The peak of `VmRSS` sampled every 100 ms. */
@@ -83,10 +86,10 @@ const countHeld = (env: BenchEnv): number => {
 };
 
 export const runConcurrency = async (options: ConcurrencyOptions): Promise<ConcurrencyResult> => {
-  const tasks = options.tasks ?? 500;
-  const jobRunMs = options.jobRunMs ?? 60_000;
-  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 3_000;
-  const heartbeatSeconds = options.heartbeatSeconds ?? 10;
+  const tasks = options.tasks ?? 5_000;
+  const jobRunMs = options.jobRunMs ?? 120_000;
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 20_000;
+  const heartbeatSeconds = options.heartbeatSeconds ?? 60;
   const lateSlackMs = options.lateSlackMs ?? 1_000;
   const env = await startBenchEnv({
     mode: options.mode,
@@ -116,8 +119,17 @@ export const runConcurrency = async (options: ConcurrencyOptions): Promise<Concu
     let maxHeld = 0;
     let sampling = true;
     const heldSampler = (async () => {
+      let lastReportMs = performance.now();
       while (sampling) {
-        maxHeld = Math.max(maxHeld, countHeld(env));
+        const held = countHeld(env);
+        maxHeld = Math.max(maxHeld, held);
+        if (performance.now() - lastReportMs >= 15_000) {
+          lastReportMs = performance.now();
+          const rss = toMiB(readMemory(env.worker.pid)?.rssBytes ?? 0);
+          console.log(
+            `  ${Math.round((lastReportMs - runStartMs) / 1000)} s: ${env.recorder.tasks.size - 1} handed out, ${held} held, worker RSS ${rss} MiB`,
+          );
+        }
         await sleep(250);
       }
     })();
@@ -125,9 +137,14 @@ export const runConcurrency = async (options: ConcurrencyOptions): Promise<Concu
       env.startJob({ name, script: { durationMs: jobRunMs } }),
     );
     // Every task handed out?
-    const dispatchDeadline = Date.now() + 120_000;
+    const dispatchDeadline = Date.now() + jobRunMs;
     while (names.some((name) => env.recorder.taskForJob(name) === undefined)) {
-      if (Date.now() > dispatchDeadline) throw new Error('tasks were not all handed out in 120 s');
+      if (Date.now() > dispatchDeadline) {
+        const handed = names.filter((name) => env.recorder.taskForJob(name)).length;
+        throw new Error(
+          `only ${handed} of ${tasks} tasks handed out ${jobRunMs} ms after the last start`,
+        );
+      }
       await sleep(50);
     }
     const lastDelivered = Math.max(
@@ -218,6 +235,7 @@ export const runConcurrency = async (options: ConcurrencyOptions): Promise<Concu
         max: Math.round(loopDelay.max / 1e6),
       },
       idleRssMiB: toMiB(idleRss),
+      perTaskKiB: Math.round((peakRss - idleRss) / 1024 / tasks),
       peakRssMiB: toMiB(peakRss),
       sampledPeakRssMiB: toMiB(env.worker.sampledPeakRssBytes()),
       peakResetByKernel,
