@@ -52,12 +52,9 @@ const takeSnapshot = async (pid: number, dir: string): Promise<string> => {
     await sleep(500);
     const made = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
     if (made) {
-      // Written in one go at the end? Wait until its size stops moving.
-      let size = -1;
+      // Node writes it in pieces: done when the JSON is complete.
       for (;;) {
-        const now = readFileSync(join(dir, made)).length;
-        if (now === size) return join(dir, made);
-        size = now;
+        if (readFileSync(join(dir, made), 'utf8').trimEnd().endsWith(']}')) return join(dir, made);
         await sleep(1000);
       }
     }

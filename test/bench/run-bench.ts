@@ -226,6 +226,11 @@ const main = async (): Promise<number> => {
   };
   results.summary = toSummary(results);
   printSummary(results.summary, workerRun);
+  console.log(
+    `\nSeconds per part (last run of each): ${Object.entries(results.partSeconds ?? {})
+      .map(([part, seconds]) => `${part} ${seconds}`)
+      .join(', ')}`,
+  );
   mkdirSync(join('test', 'bench', 'results'), { recursive: true });
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwritten: ${resultsPath}`);
