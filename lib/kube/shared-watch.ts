@@ -103,6 +103,18 @@ const isRefusal = (error: unknown): boolean => [401, 403, 404].includes(statusOf
 
 const nameOf = (object: WatchedObject): string => object.metadata?.name ?? '';
 
+/**
+ * Drops `metadata.managedFields` (server-side-apply bookkeeping, often several KiB per object on
+ * a real cluster) before an object is remembered: nothing that waits on Jobs or pods reads it,
+ * and the runJob output drops it anyway. client-go users trim informer caches the same way
+ * (a TransformFunc that strips managedFields).
+ */
+const trimmed = <T extends SharedWatchEvent['object']>(object: T): T => {
+  if (object.metadata === undefined || !('managedFields' in object.metadata)) return object;
+  const { managedFields: _dropped, ...metadata } = object.metadata as Record<string, unknown>;
+  return { ...object, metadata };
+};
+
 class SharedCollectionWatch {
   readonly #subscribers = new Set<Subscriber>();
   /** Subscribers by index key; those without one are in #unindexed. */
@@ -276,7 +288,7 @@ class SharedCollectionWatch {
     const version = object.metadata?.resourceVersion;
     if (version) this.#resourceVersion = version;
     if (event.type !== 'ADDED' && event.type !== 'MODIFIED' && event.type !== 'DELETED') return;
-    this.#deliver({ type: event.type, object });
+    this.#deliver({ type: event.type, object: trimmed(object) });
   }
 
   /** Remembers an event as the object's latest and hands it to the subscribers it concerns. */
@@ -363,7 +375,7 @@ class SharedCollectionWatch {
         items?: SharedWatchEvent['object'][];
         metadata?: { continue?: string; resourceVersion?: string };
       };
-      for (const item of page.items ?? []) items.push(item);
+      for (const item of page.items ?? []) items.push(trimmed(item));
       // Every page of one paged list is consistent with the first page's version.
       if (resourceVersion === '') resourceVersion = page.metadata?.resourceVersion ?? '';
       continueToken = page.metadata?.continue || undefined;

@@ -24,7 +24,7 @@ export interface ConcurrencyOptions {
   bundlePath?: string;
   /** @default 5000 */
   tasks?: number;
-  /** How long each Job's container runs: longer than handing all tasks out. @default 120000 */
+  /** How long each Job's container runs: longer than handing all tasks out. @default 180000 */
   jobRunMs?: number;
   /** @default 20000 (the worker's default) */
   heartbeatIntervalMs?: number;
@@ -87,7 +87,7 @@ const countHeld = (env: BenchEnv): number => {
 
 export const runConcurrency = async (options: ConcurrencyOptions): Promise<ConcurrencyResult> => {
   const tasks = options.tasks ?? 5_000;
-  const jobRunMs = options.jobRunMs ?? 120_000;
+  const jobRunMs = options.jobRunMs ?? 180_000;
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 20_000;
   const heartbeatSeconds = options.heartbeatSeconds ?? 60;
   const lateSlackMs = options.lateSlackMs ?? 1_000;
