@@ -112,7 +112,7 @@ const toSummary = (results: Results): SummaryRow[] => {
     const fairShare = 100 / s.workers;
     rows.push({
       figure: `Scale-out: ${s.workers} worker processes, ${s.executions} executions`,
-      measured: `${s.succeeded}/${s.executions} succeeded, ${s.wrongOutputs} wrong outputs, ${s.takenTwice} taken twice, ${s.answeredTwice} answered twice, ${s.unanswered} unanswered; shares ${s.perWorker.map((w) => `${w.sharePercent}%`).join(' / ')}; ${s.executionsPerSecond} executions/s`,
+      measured: `${s.succeeded}/${s.executions} succeeded, ${s.wrongOutputs} wrong outputs, ${s.takenTwice} taken twice, ${s.answeredTwice} answered twice (${s.answerRetries} answer retries refused), ${s.unanswered} unanswered${Object.keys(s.failures ?? {}).length > 0 ? `, failures ${JSON.stringify(s.failures)}` : ''}; shares ${s.perWorker.map((w) => `${w.sharePercent}%`).join(' / ')}; ${s.executionsPerSecond} executions/s`,
       goal: `each ends once with its own output, nothing twice; every process takes a share (> ${fairShare / 4}%)`,
       met:
         s.succeeded === s.executions &&

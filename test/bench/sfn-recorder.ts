@@ -31,8 +31,10 @@ export interface TaskRecord {
   /** When `SendTaskSuccess` / `SendTaskFailure` arrived. */
   answeredAtMs?: number;
   answer?: 'success' | 'failure';
-  /** Every `SendTaskSuccess` / `SendTaskFailure` sent for this task (exactly once is right). */
+  /** Every `SendTaskSuccess` / `SendTaskFailure` sent for this task (a retry counts too). */
   answers: number;
+  /** Those Step Functions accepted (200): more than one would be a task answered twice. */
+  acceptedAnswers: number;
   /** `SendTaskSuccess` output size in bytes, and the output itself when asked to keep it. */
   outputBytes?: number;
   output?: string;
@@ -185,10 +187,18 @@ export async function startSfnRecorder(upstreamEndpoint: string): Promise<SfnRec
             heartbeatsAtMs: [],
             refusedHeartbeats: [],
             answers: 0,
+            acceptedAnswers: 0,
           };
           tasks.set(out.taskToken, task);
           if (task.jobName !== undefined) byJob.set(task.jobName, task);
         }
+      }
+      if (
+        record &&
+        (operation === 'SendTaskSuccess' || operation === 'SendTaskFailure') &&
+        answer.status === 200
+      ) {
+        record.acceptedAnswers += 1;
       }
       if (record && operation === 'SendTaskHeartbeat' && answer.status !== 200) {
         const type = parseJson(answer.body)?.__type;

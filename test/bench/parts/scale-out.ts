@@ -30,8 +30,13 @@ export interface ScaleOutResult {
   wrongOutputs: number;
   /** Tasks handed to more than one process, or to one process twice. */
   takenTwice: number;
-  /** Tasks answered more than once (all processes together). */
+  /** Tasks Step Functions accepted more than one answer for (all processes together). */
   answeredTwice: number;
+  /** Answers sent again after an attempt whose outcome the worker could not see (refused). */
+  answerRetries: number;
+  /** Executions that did not succeed, by `status:error`, with one cause each. */
+  failures: Record<string, number>;
+  failureExamples: Record<string, string>;
   /** Tasks never answered. */
   unanswered: number;
   /** Tasks each process took, and its share in percent. */
@@ -71,8 +76,15 @@ export const runScaleOut = async (options: ScaleOutOptions): Promise<ScaleOutRes
 
     const described = await runPool(arns, 25, (arn) => env.waitForExecution(arn, 30_000));
     let wrongOutputs = 0;
+    const failures: Record<string, number> = {};
+    const failureExamples: Record<string, string> = {};
     described.forEach((execution, index) => {
-      if (execution.status !== 'SUCCEEDED') return;
+      if (execution.status !== 'SUCCEEDED') {
+        const key = `${execution.status}:${execution.error ?? ''}`;
+        failures[key] = (failures[key] ?? 0) + 1;
+        failureExamples[key] ??= (execution.cause ?? '').slice(0, 400);
+        return;
+      }
       const output = JSON.parse(execution.output ?? '{}') as JobOutput;
       const complete = output.status?.conditions?.some(
         (c) => c.type === 'Complete' && c.status === 'True',
@@ -91,11 +103,15 @@ export const runScaleOut = async (options: ScaleOutOptions): Promise<ScaleOutRes
     // Delivered (keyed by token) across every proxy, per Job name.
     const deliveries = new Map<string, number>();
     const answers = new Map<string, number>();
+    const accepted = new Map<string, number>();
+    let answerRetries = 0;
     for (const { recorder } of env.workers) {
       for (const task of recorder.tasks.values()) {
         if (task.jobName === undefined || !nameSet.has(task.jobName)) continue;
         deliveries.set(task.jobName, (deliveries.get(task.jobName) ?? 0) + 1);
         answers.set(task.jobName, (answers.get(task.jobName) ?? 0) + task.answers);
+        accepted.set(task.jobName, (accepted.get(task.jobName) ?? 0) + task.acceptedAnswers);
+        answerRetries += task.answers - task.acceptedAnswers;
       }
     }
     const total = perWorkerTasks.reduce((sum, n) => sum + n, 0);
@@ -105,7 +121,10 @@ export const runScaleOut = async (options: ScaleOutOptions): Promise<ScaleOutRes
       succeeded: described.filter((e) => e.status === 'SUCCEEDED').length,
       wrongOutputs,
       takenTwice: [...deliveries.values()].filter((n) => n > 1).length,
-      answeredTwice: [...answers.values()].filter((n) => n > 1).length,
+      answeredTwice: [...accepted.values()].filter((n) => n > 1).length,
+      answerRetries,
+      failures,
+      failureExamples,
       unanswered: names.filter((name) => (answers.get(name) ?? 0) === 0).length,
       perWorker: perWorkerTasks.map((tasks) => ({
         tasks,
