@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- <part>...] [--tsx] [--jobs=N] [--tasks=N] [--job-run-ms=N] [--scale=N]
- *   [--executions=N] [--workers=N]`
+ *   [--executions=N] [--workers=N] [--worker-heap-mib=N (0: none)]`
  *
  * Benchmarks against the local stack, with the worker as a separate process (the esbuild
  * bundle run by plain `node`, as production runs it; `--tsx` runs the sources through tsx
@@ -78,7 +78,7 @@ const toSummary = (results: Results): SummaryRow[] => {
   if (concurrency) {
     const c = concurrency;
     rows.push({
-      figure: `Peak RSS, ${c.tasks} concurrent runJob.sync tasks`,
+      figure: `Peak RSS, ${c.tasks} concurrent runJob.sync tasks (worker ${c.workerHeapMiB ? `--max-old-space-size=${c.workerHeapMiB}` : 'without a heap limit'})`,
       measured: `${c.peakRssMiB} MiB (idle ${c.idleRssMiB} MiB; held at most ${c.maxHeldTasks} at once)`,
       goal: '< 512 MiB',
       met: c.peakRssMiB < 512 && c.maxHeldTasks === c.tasks,
@@ -200,11 +200,13 @@ const main = async (): Promise<number> => {
     } else {
       const tasks = readNumberFlag(args, 'tasks');
       const jobRunMs = readNumberFlag(args, 'job-run-ms');
+      const heapRaw = args.find((arg) => arg.startsWith('--worker-heap-mib='))?.split('=')[1];
       results.concurrency = {
         ...(await runConcurrency({
           ...run,
           ...(tasks ? { tasks } : {}),
           ...(jobRunMs ? { jobRunMs } : {}),
+          ...(heapRaw === undefined ? {} : { workerHeapMiB: Number(heapRaw) }),
         })),
         measuredAt: now(),
       };

@@ -30,6 +30,12 @@ export interface ConcurrencyOptions {
   heartbeatIntervalMs?: number;
   /** @default 60 */
   heartbeatSeconds?: number;
+  /**
+   * The worker's V8 old-space limit (`--max-old-space-size`), as a container with a 512 MiB memory
+   * limit should set it: without one, V8 sizes its heap from the machine's memory (24 GiB here)
+   * and lets garbage pile up to hundreds of MiB between major collections. 0: none. @default 384
+   */
+  workerHeapMiB?: number;
   /** Extra gap allowed before a heartbeat counts as late. @default 1000 */
   lateSlackMs?: number;
 }
@@ -59,6 +65,8 @@ export interface ConcurrencyResult {
   runWallSeconds: number;
   /** Event-loop delay of the bench process, which hosts the local stack and the proxy. */
   benchEventLoopDelayMs: { p99: number; max: number };
+  /** The worker's `--max-old-space-size`, or null without one. */
+  workerHeapMiB: number | null;
   idleRssMiB: number;
   /** (peak - idle) / tasks: what one waiting task costs. */
   perTaskKiB: number;
@@ -91,6 +99,7 @@ export const runConcurrency = async (options: ConcurrencyOptions): Promise<Concu
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 20_000;
   const heartbeatSeconds = options.heartbeatSeconds ?? 60;
   const lateSlackMs = options.lateSlackMs ?? 1_000;
+  const workerHeapMiB = options.workerHeapMiB ?? 384;
   const env = await startBenchEnv({
     mode: options.mode,
     ...(options.bundlePath ? { bundlePath: options.bundlePath } : {}),
@@ -99,6 +108,9 @@ export const runConcurrency = async (options: ConcurrencyOptions): Promise<Concu
     maxConcurrentTasks: tasks + 100,
     pollersPerActivity: 4,
     longPollHoldMs: 5_000,
+    ...(workerHeapMiB > 0
+      ? { workerEnv: { NODE_OPTIONS: `--max-old-space-size=${workerHeapMiB}` } }
+      : {}),
   });
   try {
     const prefix = `conc${Date.now().toString(36)}`;
@@ -235,6 +247,7 @@ export const runConcurrency = async (options: ConcurrencyOptions): Promise<Concu
         p99: Math.round(loopDelay.percentile(99) / 1e6),
         max: Math.round(loopDelay.max / 1e6),
       },
+      workerHeapMiB: workerHeapMiB > 0 ? workerHeapMiB : null,
       idleRssMiB: toMiB(idleRss),
       perTaskKiB: Math.round((peakRss - idleRss) / 1024 / tasks),
       peakRssMiB: toMiB(peakRss),
