@@ -252,12 +252,13 @@ const specs: { readonly [K in keyof WorkerConfig]: VariableSpec<WorkerConfig[K]>
   },
   jobPollIntervalMs: {
     env: 'EKS_WORKER_JOB_POLL_INTERVAL_MS',
-    // The watch notices completion within a second; this read only guards against a watch that is
-    // silently stuck, so once a minute (the native integration's cost) is enough. Shorter
-    // intervals multiply API server load by the number of waiting Jobs.
+    // The watch notices completion within a second; this re-list only guards against a watch that
+    // is silently stuck. It costs one paged LIST per namespace per interval, whatever the number
+    // of Jobs waited on there, so it does not grow with how long Jobs run.
     defaultValue: () => 60_000,
     defaultText: '60000',
-    meaning: 'While a Job is watched, it is also read this often (a fallback for a stuck watch).',
+    meaning:
+      'While Jobs are waited on, their namespace is re-listed this often (one LIST for all of them), a fallback for a watch that is silently stuck.',
     parse: parseInteger,
     check: checkRange(100, 300_000),
   },

@@ -1,7 +1,8 @@
 /**
- * One bench environment: the local stack in this process, the recording proxy in front of its
- * Step Functions, a runJob.sync state machine, a watch on the cluster's store for Job ends, and
- * the worker in a separate process pointed at the proxy.
+ * One bench environment: the local stack in this process, a runJob.sync state machine, a watch on
+ * the cluster's store for Job ends, and the worker in a separate process pointed at a recording
+ * proxy in front of the local Step Functions (or several workers, each with its own proxy, so
+ * the bench knows which process took and answered each task).
  */
 import { Agent } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -16,7 +17,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { type LocalStack, startLocalStack } from '../../infra/local-stack/index.ts';
-import { type SfnRecorder, startSfnRecorder } from './sfn-recorder.ts';
+import { type SfnRecorder, startSfnRecorder, type TaskRecord } from './sfn-recorder.ts';
 import { startWorkerProcess, type WorkerProcess, type WorkerRunMode } from './worker-process.ts';
 
 export interface BenchEnvOptions {
@@ -28,6 +29,15 @@ export interface BenchEnvOptions {
   pollersPerActivity: number;
   /** Held-poll duration of the local Step Functions (AWS: 60 s). */
   longPollHoldMs: number;
+  /** Worker processes serving the same activity. @default 1 */
+  workers?: number;
+  /** More environment for the workers (e.g. `EKS_WORKER_JOB_POLL_INTERVAL_MS`). */
+  workerEnv?: Record<string, string>;
+}
+
+export interface BenchWorker {
+  worker: WorkerProcess;
+  recorder: SfnRecorder;
 }
 
 export interface JobSpec {
@@ -39,8 +49,12 @@ export interface JobSpec {
 
 export interface BenchEnv {
   stack: LocalStack;
+  /** The first worker's proxy and process (the only ones unless `workers` > 1). */
   recorder: SfnRecorder;
   worker: WorkerProcess;
+  workers: readonly BenchWorker[];
+  /** The task of a Job as the proxy of the worker that took it saw it. */
+  taskForJob(jobName: string): TaskRecord | undefined;
   sfn: SFNClient;
   /** When each Job first got `Complete` or `Failed` = True (`performance.now()` ms), by name. */
   jobEndedAtMs: ReadonlyMap<string, number>;
@@ -67,7 +81,6 @@ const hasTerminalCondition = (object: { status?: unknown }): boolean => {
 
 export async function startBenchEnv(options: BenchEnvOptions): Promise<BenchEnv> {
   const stack = await startLocalStack({ sfn: { longPollHoldMs: options.longPollHoldMs } });
-  const recorder = await startSfnRecorder(stack.sfn.endpoint);
   const sfn = new SFNClient({
     region: stack.region,
     endpoint: stack.sfn.endpoint,
@@ -135,21 +148,37 @@ export async function startBenchEnv(options: BenchEnvOptions): Promise<BenchEnv>
     }
   });
 
-  const worker = startWorkerProcess({
-    mode: options.mode,
-    ...(options.bundlePath ? { bundlePath: options.bundlePath } : {}),
-    env: {
-      ...stack.awsEnvironment(),
-      AWS_ENDPOINT_URL_SFN: recorder.endpoint,
-      EKS_WORKER_ACTIVITY_ARNS: activityArn,
-      EKS_WORKER_NAME: 'bench-worker',
-      EKS_WORKER_MAX_CONCURRENT_TASKS: String(options.maxConcurrentTasks),
-      EKS_WORKER_POLLERS_PER_ACTIVITY: String(options.pollersPerActivity),
-      EKS_WORKER_HEARTBEAT_INTERVAL_MS: String(options.heartbeatIntervalMs),
-      EKS_WORKER_SHUTDOWN_GRACE_MS: '0',
-      EKS_WORKER_LOG_LEVEL: 'ERROR',
-    },
-  });
+  const workers: BenchWorker[] = [];
+  for (let index = 0; index < (options.workers ?? 1); index += 1) {
+    const recorder = await startSfnRecorder(stack.sfn.endpoint);
+    const worker = startWorkerProcess({
+      mode: options.mode,
+      ...(options.bundlePath ? { bundlePath: options.bundlePath } : {}),
+      env: {
+        ...stack.awsEnvironment(),
+        AWS_ENDPOINT_URL_SFN: recorder.endpoint,
+        EKS_WORKER_ACTIVITY_ARNS: activityArn,
+        EKS_WORKER_NAME: `bench-worker-${index + 1}`,
+        EKS_WORKER_MAX_CONCURRENT_TASKS: String(options.maxConcurrentTasks),
+        EKS_WORKER_POLLERS_PER_ACTIVITY: String(options.pollersPerActivity),
+        EKS_WORKER_HEARTBEAT_INTERVAL_MS: String(options.heartbeatIntervalMs),
+        EKS_WORKER_SHUTDOWN_GRACE_MS: '0',
+        EKS_WORKER_LOG_LEVEL: 'ERROR',
+        ...options.workerEnv,
+      },
+    });
+    workers.push({ worker, recorder });
+  }
+  const [first] = workers;
+  if (!first) throw new Error('a bench needs at least one worker');
+  const { worker, recorder } = first;
+  const taskForJob = (jobName: string): TaskRecord | undefined => {
+    for (const { recorder: each } of workers) {
+      const task = each.taskForJob(jobName);
+      if (task) return task;
+    }
+    return undefined;
+  };
 
   const waitForExecution = async (arn: string, timeoutMs: number) => {
     const deadline = Date.now() + timeoutMs;
@@ -165,6 +194,8 @@ export async function startBenchEnv(options: BenchEnvOptions): Promise<BenchEnv>
     stack,
     recorder,
     worker,
+    workers,
+    taskForJob,
     sfn,
     jobEndedAtMs,
     startJob: async (job) => {
@@ -186,13 +217,11 @@ export async function startBenchEnv(options: BenchEnvOptions): Promise<BenchEnv>
     waitForAnswers: async (jobNames, timeoutMs) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        const pending = jobNames.filter(
-          (name) => recorder.taskForJob(name)?.answeredAtMs === undefined,
-        );
+        const pending = jobNames.filter((name) => taskForJob(name)?.answeredAtMs === undefined);
         if (pending.length === 0) return;
         if (Date.now() > deadline) {
           const ended = pending.filter((name) => jobEndedAtMs.has(name)).length;
-          const delivered = pending.filter((name) => recorder.taskForJob(name)).length;
+          const delivered = pending.filter((name) => taskForJob(name)).length;
           const jobs = stack.cluster.store.list(
             { group: 'batch', version: 'v1', resource: 'jobs', kind: 'Job', namespaced: true },
             'default',
@@ -205,17 +234,19 @@ export async function startBenchEnv(options: BenchEnvOptions): Promise<BenchEnv>
               `worker said:\n${worker.tail()}`,
           );
         }
-        if (worker.child.exitCode !== null) {
-          throw new Error(`the worker exited (${worker.child.exitCode}):\n${worker.tail()}`);
+        for (const { worker: each } of workers) {
+          if (each.child.exitCode !== null) {
+            throw new Error(`a worker exited (${each.child.exitCode}):\n${each.tail()}`);
+          }
         }
         await sleep(20);
       }
     },
     close: async () => {
       unsubscribe();
-      await worker.stop();
+      await Promise.all(workers.map(({ worker: each }) => each.stop()));
       sfn.destroy();
-      await recorder.close();
+      await Promise.all(workers.map(({ recorder: each }) => each.close()));
       await stack.close();
     },
   };

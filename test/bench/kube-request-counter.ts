@@ -15,6 +15,7 @@ export type KubeRequestKind =
   | 'create Job'
   | 'watch Job'
   | 'get Job'
+  | 'list Jobs'
   | 'delete Job'
   | 'list pods'
   | 'watch pods'
@@ -30,6 +31,7 @@ export const classifyKubeRequest = (method: string, url: string): KubeRequestKin
     if (method === 'POST' && !jobs[1]) return 'create Job';
     if (method === 'GET' && watch) return 'watch Job';
     if (method === 'GET' && jobs[1]) return 'get Job';
+    if (method === 'GET') return 'list Jobs';
     if (method === 'DELETE') return 'delete Job';
     return 'other';
   }

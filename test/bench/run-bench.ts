@@ -1,11 +1,14 @@
 /**
- * `npm run bench [-- <part>...] [--tsx] [--jobs=N] [--tasks=N] [--job-run-ms=N]`
+ * `npm run bench [-- <part>...] [--tsx] [--jobs=N] [--tasks=N] [--job-run-ms=N] [--scale=N]
+ *   [--executions=N] [--workers=N] [--worker-heap-mib=N (0: none)]`
  *
- * Issue-4 benchmarks against the local stack, with the worker as a separate process (the esbuild
+ * Benchmarks against the local stack, with the worker as a separate process (the esbuild
  * bundle run by plain `node`, as production runs it; `--tsx` runs the sources through tsx
  * instead). Parts: `latency` (incl. Kubernetes API requests per Job), `log` (trimmed 1 GiB log),
- * `concurrency` (500 heartbeating tasks). Prints a summary table and writes
- * test/bench/results/latest.json (a single-part run replaces only that part's figures).
+ * `concurrency` (5,000 heartbeating runJob.sync tasks in one process), `long-jobs` (requests per
+ * Job for 500 10-minute Jobs, time scaled by `--scale`, default 10), `scale-out` (4 processes,
+ * 2,000 executions). Prints a summary table and writes test/bench/results/latest.json (a
+ * single-part run replaces only that part's figures).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -13,9 +16,11 @@ import { join } from 'node:path';
 import { type BigLogResult, runBigLog } from './parts/big-log.ts';
 import { type ConcurrencyResult, runConcurrency } from './parts/concurrency.ts';
 import { type LatencyResult, runLatency } from './parts/latency.ts';
+import { type LongJobsResult, runLongJobs } from './parts/long-jobs.ts';
+import { runScaleOut, type ScaleOutResult } from './parts/scale-out.ts';
 import { bundleWorker, type WorkerRunMode } from './worker-process.ts';
 
-const parts = ['latency', 'log', 'concurrency'] as const;
+const parts = ['latency', 'log', 'concurrency', 'long-jobs', 'scale-out'] as const;
 type Part = (typeof parts)[number];
 
 interface Results {
@@ -25,6 +30,10 @@ interface Results {
   latency?: LatencyResult & { measuredAt: string };
   log?: BigLogResult & { measuredAt: string };
   concurrency?: ConcurrencyResult & { measuredAt: string };
+  'long-jobs'?: LongJobsResult & { measuredAt: string };
+  'scale-out'?: ScaleOutResult & { measuredAt: string };
+  /** Seconds each part took in its last run. */
+  partSeconds?: Record<string, number>;
   summary?: SummaryRow[];
 }
 
@@ -69,16 +78,48 @@ const toSummary = (results: Results): SummaryRow[] => {
   if (concurrency) {
     const c = concurrency;
     rows.push({
-      figure: `Peak RSS, ${c.tasks} concurrent runJob.sync tasks`,
+      figure: `Peak RSS, ${c.tasks} concurrent runJob.sync tasks (worker ${c.workerHeapMiB ? `--max-old-space-size=${c.workerHeapMiB}` : 'without a heap limit'})`,
       measured: `${c.peakRssMiB} MiB (idle ${c.idleRssMiB} MiB; held at most ${c.maxHeldTasks} at once)`,
-      goal: '< 300 MB',
-      met: c.peakRssMiB * 1.048576 < 300,
+      goal: '< 512 MiB',
+      met: c.peakRssMiB < 512 && c.maxHeldTasks === c.tasks,
     });
     rows.push({
       figure: `Late heartbeats (interval ${c.heartbeatIntervalMs} ms, HeartbeatSeconds ${c.heartbeatSeconds})`,
       measured: `${c.lateHeartbeats} of ${c.heartbeats} (gap median ${c.heartbeatGapMs.median} ms, p99 ${c.heartbeatGapMs.p99} ms, max ${c.heartbeatGapMs.max} ms); HeartbeatTimeout ${c.heartbeatTimeouts}; ${c.succeeded}/${c.tasks} succeeded`,
       goal: 'none late, all succeed',
       met: c.lateHeartbeats === 0 && c.heartbeatTimeouts === 0 && c.succeeded === c.tasks,
+    });
+  }
+  const longJobs = results['long-jobs'];
+  if (longJobs) {
+    const l = longJobs;
+    rows.push({
+      figure: `Kubernetes API requests per Job, ${l.jobs} Jobs of ${l.representsJobRunMs / 60_000} min at once (re-list every ${l.representsResyncIntervalMs / 1000} s)`,
+      measured: `${l.requestsPerJob} measured at time scale 1/${l.scale} (${l.jobRunMs / 1000} s Jobs, re-list every ${l.resyncIntervalMs / 1000} s; ${Object.entries(
+        l.byKind,
+      )
+        .map(([kind, n]) => `${kind}: ${n}`)
+        .join(
+          '; ',
+        )}); ${l.projectedRequestsPerJob} with the unscaled watch re-opens added; ${l.succeeded}/${l.jobs} succeeded`,
+      goal: '<= 1.05 (native: ~1 GET per minute per Job, ~11 for 10 minutes)',
+      met: l.projectedRequestsPerJob <= 1.05 && l.succeeded === l.jobs,
+    });
+  }
+  const scaleOut = results['scale-out'];
+  if (scaleOut) {
+    const s = scaleOut;
+    const fairShare = 100 / s.workers;
+    rows.push({
+      figure: `Scale-out: ${s.workers} worker processes, ${s.executions} executions`,
+      measured: `${s.succeeded}/${s.executions} succeeded, ${s.wrongOutputs} wrong outputs, ${s.takenTwice} taken twice, ${s.answeredTwice} answered twice (${s.answerRetries} answer retries refused), ${s.unanswered} unanswered${Object.keys(s.failures ?? {}).length > 0 ? `, failures ${JSON.stringify(s.failures)}` : ''}; shares ${s.perWorker.map((w) => `${w.sharePercent}%`).join(' / ')}; ${s.executionsPerSecond} executions/s`,
+      goal: `each ends once with its own output, nothing twice; every process takes a share (> ${fairShare / 4}%)`,
+      met:
+        s.succeeded === s.executions &&
+        s.wrongOutputs === 0 &&
+        s.takenTwice === 0 &&
+        s.answeredTwice === 0 &&
+        s.perWorker.every((w) => w.sharePercent > fairShare / 4),
     });
   }
   if (log) {
@@ -138,20 +179,42 @@ const main = async (): Promise<number> => {
       };
     } else if (part === 'log') {
       results.log = { ...(await runBigLog(run)), measuredAt: now() };
+    } else if (part === 'long-jobs') {
+      const scale = readNumberFlag(args, 'scale');
+      const jobs = readNumberFlag(args, 'jobs');
+      results['long-jobs'] = {
+        ...(await runLongJobs({ ...run, ...(scale ? { scale } : {}), ...(jobs ? { jobs } : {}) })),
+        measuredAt: now(),
+      };
+    } else if (part === 'scale-out') {
+      const executions = readNumberFlag(args, 'executions');
+      const workers = readNumberFlag(args, 'workers');
+      results['scale-out'] = {
+        ...(await runScaleOut({
+          ...run,
+          ...(executions ? { executions } : {}),
+          ...(workers ? { workers } : {}),
+        })),
+        measuredAt: now(),
+      };
     } else {
       const tasks = readNumberFlag(args, 'tasks');
       const jobRunMs = readNumberFlag(args, 'job-run-ms');
+      const heapRaw = args.find((arg) => arg.startsWith('--worker-heap-mib='))?.split('=')[1];
       results.concurrency = {
         ...(await runConcurrency({
           ...run,
           ...(tasks ? { tasks } : {}),
           ...(jobRunMs ? { jobRunMs } : {}),
+          ...(heapRaw === undefined ? {} : { workerHeapMiB: Number(heapRaw) }),
         })),
         measuredAt: now(),
       };
     }
     console.log(JSON.stringify(results[part], null, 2));
-    console.log(`(${part} took ${Math.round((Date.now() - startedMs) / 1000)} s)`);
+    const seconds = Math.round((Date.now() - startedMs) / 1000);
+    results.partSeconds = { ...results.partSeconds, [part]: seconds };
+    console.log(`(${part} took ${seconds} s)`);
   }
 
   results.measuredAt = now();
@@ -165,6 +228,11 @@ const main = async (): Promise<number> => {
   };
   results.summary = toSummary(results);
   printSummary(results.summary, workerRun);
+  console.log(
+    `\nSeconds per part (last run of each): ${Object.entries(results.partSeconds ?? {})
+      .map(([part, seconds]) => `${part} ${seconds}`)
+      .join(', ')}`,
+  );
   mkdirSync(join('test', 'bench', 'results'), { recursive: true });
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
   console.log(`\nwritten: ${resultsPath}`);

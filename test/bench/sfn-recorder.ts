@@ -31,6 +31,10 @@ export interface TaskRecord {
   /** When `SendTaskSuccess` / `SendTaskFailure` arrived. */
   answeredAtMs?: number;
   answer?: 'success' | 'failure';
+  /** Every `SendTaskSuccess` / `SendTaskFailure` sent for this task (a retry counts too). */
+  answers: number;
+  /** Those Step Functions accepted (200): more than one would be a task answered twice. */
+  acceptedAnswers: number;
   /** `SendTaskSuccess` output size in bytes, and the output itself when asked to keep it. */
   outputBytes?: number;
   output?: string;
@@ -154,6 +158,7 @@ export async function startSfnRecorder(upstreamEndpoint: string): Promise<SfnRec
         if (operation === 'SendTaskHeartbeat') record.heartbeatsAtMs.push(receivedAtMs);
         if (operation === 'SendTaskSuccess' || operation === 'SendTaskFailure') {
           record.answeredAtMs ??= receivedAtMs;
+          record.answers += 1;
           record.answer = operation === 'SendTaskSuccess' ? 'success' : 'failure';
           if (
             operation === 'SendTaskSuccess' &&
@@ -181,10 +186,19 @@ export async function startSfnRecorder(upstreamEndpoint: string): Promise<SfnRec
             deliveredAtMs: performance.now(),
             heartbeatsAtMs: [],
             refusedHeartbeats: [],
+            answers: 0,
+            acceptedAnswers: 0,
           };
           tasks.set(out.taskToken, task);
           if (task.jobName !== undefined) byJob.set(task.jobName, task);
         }
+      }
+      if (
+        record &&
+        (operation === 'SendTaskSuccess' || operation === 'SendTaskFailure') &&
+        answer.status === 200
+      ) {
+        record.acceptedAnswers += 1;
       }
       if (record && operation === 'SendTaskHeartbeat' && answer.status !== 200) {
         const type = parseJson(answer.body)?.__type;

@@ -55,6 +55,7 @@ export class FaultInjector {
   readonly #resets: { fault: ResetFault; left: number }[] = [];
   readonly #watchDroppers = new Set<() => void>();
   #expireNextWatches = 0;
+  #silencedWatches = 0;
 
   /** Adds latency to matching requests until the returned function is called. */
   addLatency(fault: LatencyFault): () => void {
@@ -87,12 +88,31 @@ export class FaultInjector {
     this.#expireNextWatches += count;
   }
 
+  /**
+   * Every watch stream, open or opened later, stays connected but sends nothing (a half-open
+   * connection, a proxy that buffers) until the returned function is called.
+   */
+  silenceWatches(): () => void {
+    this.#silencedWatches += 1;
+    let undone = false;
+    return () => {
+      if (!undone) this.#silencedWatches -= 1;
+      undone = true;
+    };
+  }
+
+  /** @internal whether watch streams must hold their events back now. */
+  watchesSilenced(): boolean {
+    return this.#silencedWatches > 0;
+  }
+
   /** Removes every pending fault. */
   clear(): void {
     this.#latencies.clear();
     this.#errors.length = 0;
     this.#resets.length = 0;
     this.#expireNextWatches = 0;
+    this.#silencedWatches = 0;
   }
 
   /** @internal the server asks once per request. */

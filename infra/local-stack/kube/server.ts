@@ -942,6 +942,10 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
+  // Idle keep-alive connections stay open 90 s, as kube-apiserver's (Go's) do, not Node's 5 s:
+  // a server closing an idle connection just as a client reuses it resets that request, and a
+  // POST (a Job's create) is not repeated after a reset; the 5,000-task bench lost tasks so.
+  server.keepAliveTimeout = 90_000;
   // A client that resets the TLS handshake (or a test without the CA) must not crash anything.
   server.on('tlsClientError', () => {});
   await new Promise<void>((resolve, reject) => {

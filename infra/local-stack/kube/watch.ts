@@ -53,6 +53,7 @@ export function serveWatch(
   });
   res.flushHeaders();
   const writeEvent = (type: string, object: unknown): void => {
+    if (env.faults.watchesSilenced()) return;
     if (!res.writableEnded && !res.destroyed)
       res.write(`${stringifyInt64Json({ type, object })}\n`);
   };

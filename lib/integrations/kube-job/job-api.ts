@@ -110,6 +110,13 @@ export interface JobApi {
   createJob(namespace: string, job: KubeJob, signal: AbortSignal): Promise<KubeJob>;
   getJob(namespace: string, name: string, signal: AbortSignal): Promise<KubeJob>;
   /**
+   * When set, `watchJob` is backed by a watch that re-lists its namespace this often (one request
+   * for every Job waited on there) and delivers what the watch missed, so a silently stuck watch
+   * cannot leave a caller waiting: callers need no polling of their own. A Job the re-list no
+   * longer finds is delivered as `DELETED` with an object that has only a name (no uid).
+   */
+  readonly watchResyncIntervalMs?: number;
+  /**
    * Watches one Job (`fieldSelector=metadata.name=<name>`) from `fromResourceVersion`, calling
    * `onEvent` for each event. Resolves when the server ends the stream; rejects on a non-2xx
    * answer or a broken connection. Aborting `signal` ends it promptly.

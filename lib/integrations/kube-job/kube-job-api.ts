@@ -34,8 +34,18 @@ export const matchesEqualitySelector = (selector: string) => {
     required.every(([key, value]) => labels?.[key] === value);
 };
 
+export interface KubeJobApiOptions {
+  /**
+   * The namespace's Jobs are re-listed this often while any is waited on (a fallback for a watch
+   * that is silently stuck). @default 60000
+   */
+  resyncIntervalMs?: number;
+}
+
 /** The runJob integrations' view of one cluster. */
-export const makeKubeJobApi = (client: KubeClient): JobApi => ({
+export const makeKubeJobApi = (client: KubeClient, options: KubeJobApiOptions = {}): JobApi => ({
+  watchResyncIntervalMs: options.resyncIntervalMs ?? 60_000,
+
   async createJob(namespace, job, signal) {
     const response = await client.request({
       method: 'POST',
@@ -60,6 +70,8 @@ export const makeKubeJobApi = (client: KubeClient): JobApi => ({
   // serves every task waiting there, so hundreds of tasks do not mean hundreds of connections.
   // The shared stream resumes and restarts after 410 itself; these calls end only on abort or
   // refusal, and a starting version is not needed (the latest state is replayed on subscribe).
+  // The Job collection is re-listed once per interval for all of them (shared-watch.ts): a
+  // Job the list no longer holds was deleted while the watch was silent.
   watchJob(namespace, name, _fromResourceVersion, onEvent, signal) {
     return watchCollection(
       client,
@@ -67,17 +79,30 @@ export const makeKubeJobApi = (client: KubeClient): JobApi => ({
       (object) => object.metadata?.name === name,
       (event) => onEvent(event as JobWatchEvent),
       signal,
+      {
+        index: { name },
+        resyncIntervalMs: options.resyncIntervalMs ?? 60_000,
+        onResync: (listed) => {
+          if (!listed.has(name))
+            onEvent({ type: 'DELETED', object: { metadata: { name, namespace } } });
+        },
+      },
     );
   },
 
   watchPods(namespace, labelSelector, _fromResourceVersion, onEvent, signal) {
     const matches = matchesEqualitySelector(labelSelector);
+    // Indexed by its first term when that is `key=value` (the selectors toPodSelector builds).
+    const first = /^([^!=,\s]+)\s*==?\s*([^!=,\s]*)$/.exec(
+      labelSelector.split(',')[0]?.trim() ?? '',
+    );
     return watchCollection(
       client,
       `/api/v1/namespaces/${segment(namespace)}/pods`,
       (object) => matches((object as KubePod).metadata?.labels),
       (event) => onEvent(event as PodWatchEvent),
       signal,
+      first ? { index: { label: first[1] ?? '', value: first[2] ?? '' } } : {},
     );
   },
 
@@ -128,7 +153,7 @@ export const makeKubeJobApi = (client: KubeClient): JobApi => ({
 
 /** Opens the Job API of the cluster a task names, through the worker's shared connector. */
 export const makeJobApiOpener =
-  (connect: KubeConnector['connect']) =>
+  (connect: KubeConnector['connect'], options: KubeJobApiOptions = {}) =>
   async (coordinates: ClusterCoordinates, signal: AbortSignal): Promise<JobApi> =>
     makeKubeJobApi(
       await connect(
@@ -139,4 +164,5 @@ export const makeJobApiOpener =
         },
         signal,
       ),
+      options,
     );

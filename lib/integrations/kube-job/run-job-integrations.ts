@@ -24,7 +24,11 @@ export const stepFunctionsMaxOutputBytes = 262_144;
 export type OpenJobApi = (coordinates: ClusterCoordinates, signal: AbortSignal) => Promise<JobApi>;
 
 export interface RunJobOptions {
-  /** The fallback GET while waiting, in case the watch is silently stuck. @default 60000 (the watch is the fast path) */
+  /**
+   * The fallback for a watch that is silently stuck: the waited-on Jobs' namespace is re-listed
+   * this often (one request for all of them; a per-Job GET only where the watch is refused).
+   * @default 60000 (the watch is the fast path)
+   */
   pollIntervalMs?: number;
   /**
    * Delete the Job (propagationPolicy Background) when Step Functions no longer wants the result
@@ -89,7 +93,10 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
   const pollIntervalMs = deps.pollIntervalMs ?? 60_000;
   const maxOutputBytes = deps.maxOutputBytes ?? stepFunctionsMaxOutputBytes;
   const cleanupTimeoutMs = deps.cleanupTimeoutMs ?? 10_000;
-  const openJobApi = 'openJobApi' in deps ? deps.openJobApi : makeJobApiOpener(deps.connect);
+  const openJobApi =
+    'openJobApi' in deps
+      ? deps.openJobApi
+      : makeJobApiOpener(deps.connect, { resyncIntervalMs: pollIntervalMs });
 
   const runJob: Integration = {
     activitySuffix: 'eks-runJob',

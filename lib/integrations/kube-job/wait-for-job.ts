@@ -1,12 +1,16 @@
 /**
  * Waiting for a Job to finish (contract §2.2: notice completion within about a second).
  *
- * Two loops race: a watch on the one Job (the fast path) and a GET every `pollIntervalMs` (the
- * fallback for a watch that is silently stuck: a half-open connection, a proxy that buffers). The
- * watch resumes from the last resourceVersion it saw when the server ends the stream (API servers
- * end watches after a timeout, and connections drop); on `410 Gone` / `Expired` (the version left
- * the server's history) it re-reads the Job and watches from the fresh version, as client-go's
- * reflector does.
+ * A watch on the one Job is the fast path. It resumes from the last resourceVersion it saw when
+ * the server ends the stream (API servers end watches after a timeout, and connections drop); on
+ * `410 Gone` / `Expired` (the version left the server's history) it re-reads the Job and watches
+ * from the fresh version, as client-go's reflector does.
+ *
+ * A watch can also go silent without ending (a half-open connection, a proxy that buffers). The
+ * real adapter guards against that for all waiting Jobs at once (`watchResyncIntervalMs`: one
+ * re-list of the namespace per interval, lib/kube/shared-watch.ts), so a waiting Job costs no
+ * requests of its own however long it runs. Only an adapter without that guard, or a watch the API
+ * refuses, makes this fall back on one GET of the Job every `pollIntervalMs`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorName, TaskFailedError } from '../../errors.ts';
@@ -28,7 +32,10 @@ export interface WaitForJobOptions {
   uid: string | undefined;
   /** Where the watch starts: the create answer's resourceVersion, so no event is missed. */
   resourceVersion: string;
-  /** @default 5000 */
+  /**
+   * How often the Job is read when the adapter does not re-list on its own
+   * (`JobApi.watchResyncIntervalMs` unset) or the watch is refused.
+   */
   pollIntervalMs: number;
   /**
    * Longest pause before re-opening a watch that failed (one that ended normally is re-opened at
@@ -128,7 +135,11 @@ export const waitForJobEnd = async (options: WaitForJobOptions): Promise<Finishe
         const version = event.object.metadata?.resourceVersion;
         if (version !== undefined) resourceVersion = version;
         if (event.type === 'BOOKMARK') return;
-        if (event.type === 'DELETED' && isOurs(event.object)) {
+        // No uid: the adapter's re-list found no Job of this name (see JobApi).
+        if (
+          event.type === 'DELETED' &&
+          (event.object.metadata?.uid === undefined || isOurs(event.object))
+        ) {
           fail(makeJobDeletedError(namespace, name, uid));
           return;
         }
@@ -206,7 +217,12 @@ export const waitForJobEnd = async (options: WaitForJobOptions): Promise<Finishe
     }
   };
 
-  const loops = [runWatch(), runPolling()].map((loop) => loop.catch(fail));
+  // runWatch returns early only when the watch is refused: then polling is all there is.
+  const loops = (
+    api.watchResyncIntervalMs === undefined
+      ? [runWatch(), runPolling()]
+      : [runWatch().then(() => (loopSignal.aborted ? undefined : runPolling()))]
+  ).map((loop) => loop.catch(fail));
   try {
     return await promise;
   } finally {

@@ -4,7 +4,11 @@ import { localIdentities } from '../../../infra/local-stack/identities.ts';
 import type { KubeApiServer } from '../../../infra/local-stack/kube/server.ts';
 import { builtinTypes } from '../../../infra/local-stack/kube/store.ts';
 import type { KubeClient } from '../../../lib/kube/client.ts';
-import { type SharedWatchEvent, watchCollection } from '../../../lib/kube/shared-watch.ts';
+import {
+  type SharedWatchEvent,
+  type WatchCollectionOptions,
+  watchCollection,
+} from '../../../lib/kube/shared-watch.ts';
 import { connectorFor, startServer } from './support/local-kube.ts';
 
 const configMaps = '/api/v1/namespaces/default/configmaps';
@@ -54,14 +58,22 @@ describe('shared collection watch', () => {
     Object.entries(server.requests.snapshot())
       .filter(([route]) => route.startsWith('WATCH') && route.includes('configmaps'))
       .reduce((sum, [, count]) => sum + count, 0);
-  const subscribe = (name: string, signal: AbortSignal, events: SharedWatchEvent[]) =>
+  const subscribe = (
+    name: string,
+    signal: AbortSignal,
+    events: SharedWatchEvent[],
+    options: WatchCollectionOptions = {},
+  ) =>
     watchCollection(
       client,
       configMaps,
       (object) => object.metadata?.name === name,
       (event) => events.push(event),
       signal,
+      options,
     ).catch(() => {});
+  const listRequests = () =>
+    server.requests.snapshot()['GET /api/v1/namespaces/{namespace}/configmaps'] ?? 0;
   const dataValue = (event: SharedWatchEvent | undefined) =>
     (event?.object as { data?: { value?: string } } | undefined)?.data?.value;
 
@@ -169,5 +181,88 @@ describe('shared collection watch', () => {
     second.abort();
 
     await waitUntil(() => watchRequests() - before === 2, 'a second watch request');
+  });
+
+  test('a watch that goes silent: the re-list delivers what it missed, for every subscriber', async () => {
+    const stop = new AbortController();
+    const names = [0, 1, 2].map(() => `silent-${++sequence}`);
+    const eventsByName = names.map(() => [] as SharedWatchEvent[]);
+    names.forEach(
+      (name, index) =>
+        void subscribe(name, stop.signal, eventsByName[index] ?? [], { resyncIntervalMs: 150 }),
+    );
+    for (const name of names) putConfigMap(name, 'seen by the watch');
+    await waitUntil(
+      () => eventsByName.every((events) => dataValue(events.at(-1)) === 'seen by the watch'),
+      'the watch to deliver',
+    );
+    const unsilence = server.faults.silenceWatches();
+    try {
+      for (const name of names) putConfigMap(name, 'missed by the watch');
+      await waitUntil(
+        () => eventsByName.every((events) => dataValue(events.at(-1)) === 'missed by the watch'),
+        'the re-list to deliver the change',
+      );
+      assert.equal(eventsByName[0]?.at(-1)?.type, 'MODIFIED');
+    } finally {
+      unsilence();
+      stop.abort();
+    }
+  });
+
+  test('without a re-list, a silent watch delivers nothing (the fault is real)', async () => {
+    const stop = new AbortController();
+    const name = `silent-control-${++sequence}`;
+    const events: SharedWatchEvent[] = [];
+    void subscribe(name, stop.signal, events);
+    putConfigMap(name, 'one');
+    await waitUntil(() => dataValue(events.at(-1)) === 'one', 'the watch to deliver');
+    const unsilence = server.faults.silenceWatches();
+    try {
+      putConfigMap(name, 'two');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(dataValue(events.at(-1)), 'one');
+    } finally {
+      unsilence();
+      stop.abort();
+    }
+  });
+
+  test('an object deleted while the watch is silent is delivered as DELETED; onResync shows it gone', async () => {
+    const stop = new AbortController();
+    const name = `silent-delete-${++sequence}`;
+    const events: SharedWatchEvent[] = [];
+    const present: boolean[] = [];
+    putConfigMap(name, 'here');
+    void subscribe(name, stop.signal, events, {
+      resyncIntervalMs: 100,
+      onResync: (listed) => present.push(listed.has(name)),
+    });
+    await waitUntil(() => present.includes(true), 'a re-list that shows the object');
+    const unsilence = server.faults.silenceWatches();
+    try {
+      server.store.delete(builtinTypes.configmaps, 'default', name);
+      await waitUntil(() => present.at(-1) === false, 'a re-list without the object');
+      assert.equal(events.at(-1)?.type, 'DELETED');
+    } finally {
+      unsilence();
+      stop.abort();
+    }
+  });
+
+  test('many subscribers cost one LIST per interval, not one each', async () => {
+    const stop = new AbortController();
+    const subscribers = 20;
+    for (let i = 0; i < subscribers; i += 1) {
+      void subscribe(`many-${++sequence}`, stop.signal, [], { resyncIntervalMs: 200 });
+    }
+    const before = listRequests();
+    const startedMs = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const lists = listRequests() - before;
+    const intervals = (Date.now() - startedMs) / 200;
+    stop.abort();
+    assert.ok(lists >= 2, `${lists} re-lists in ${intervals} intervals`);
+    assert.ok(lists <= Math.ceil(intervals) + 1, `${lists} re-lists in ${intervals} intervals`);
   });
 });

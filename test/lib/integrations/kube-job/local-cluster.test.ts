@@ -277,4 +277,70 @@ describe('eks:runJob(.sync) on the local cluster', () => {
       (error: unknown) => error instanceof TaskFailedError && error.errorName === 'EKS.409',
     );
   });
+
+  describe('with every watch silent (a half-open connection, a proxy that buffers)', () => {
+    const resyncMs = 300;
+    let silentConnector: KubeConnector;
+    let runJobSyncResynced: Integration;
+    before(() => {
+      // Its own connector, so its client and shared watches are not the other tests'.
+      silentConnector = makeKubeConnector({
+        tokens: makeEksTokenProvider({
+          region: localRegion,
+          credentials: async () => localIdentities.admin,
+        }),
+        lookup: {
+          async describeCluster() {
+            return { endpoint: cluster.endpoint, certificateAuthorityData: cluster.caData };
+          },
+        },
+      });
+      [, runJobSyncResynced] = makeRunJobIntegrations({
+        connect: (target, signal) => silentConnector.connect(target, signal),
+        pollIntervalMs: resyncMs,
+      });
+    });
+    after(() => silentConnector.close());
+
+    test('the namespace re-list completes every task, with no read of a Job by itself', async () => {
+      const unsilence = cluster.faults.silenceWatches();
+      try {
+        cluster.requests.reset();
+        const outputs = (await Promise.all(
+          [0, 1, 2, 3, 4].map((i) =>
+            run(runJobSyncResynced, {
+              ...coordinates(),
+              Job: makeJob(`silent-${i}`, { durationMs: 100 }),
+            }),
+          ),
+        )) as KubeJob[];
+        for (const output of outputs) {
+          assert.ok(output.status?.conditions?.some((c) => c.type === 'Complete'));
+        }
+        const counts = cluster.requests.snapshot();
+        assert.equal(counts['GET /apis/batch/v1/namespaces/{namespace}/jobs/{name}'] ?? 0, 0);
+        assert.ok((counts['GET /apis/batch/v1/namespaces/{namespace}/jobs'] ?? 0) >= 1);
+      } finally {
+        unsilence();
+      }
+    });
+
+    test('a Job deleted while the watch is silent fails with JobDeleted', async () => {
+      const unsilence = cluster.faults.silenceWatches();
+      try {
+        const running = run(runJobSyncResynced, {
+          ...coordinates(),
+          Job: makeJob('silent-deleted', { durationMs: 5000 }),
+        });
+        await sleep(100);
+        cluster.store.delete(builtinTypes.jobs, 'default', 'silent-deleted', {
+          propagationPolicy: 'Background',
+        });
+        const cause = await jobFailedCause(running);
+        assert.equal((cause.Condition as unknown as { Reason: string }).Reason, 'JobDeleted');
+      } finally {
+        unsilence();
+      }
+    });
+  });
 });

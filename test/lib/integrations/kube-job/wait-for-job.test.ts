@@ -201,4 +201,45 @@ describe('waiting for a Job', () => {
     await assert.rejects(waiting, (error: unknown) => error === reason);
     assert.equal(api.openWatches, 0);
   });
+
+  test('with an adapter that re-lists on its own, the Job is never read by itself', async () => {
+    const api = new FakeJobApi();
+    api.watchResyncIntervalMs = 60_000;
+    const created = await makeCreatedJob(api);
+    const waiting = startWait(api, created, 20);
+    await sleep(150);
+    api.finishJob('default', 'job-1', 'Complete');
+    assert.equal((await waiting).outcome, 'Complete');
+    assert.equal(api.callsOf('getJob').length, 0);
+  });
+
+  test("a DELETED with no uid (the adapter's re-list found no such Job) fails with JobDeleted", async () => {
+    const api = new FakeJobApi();
+    api.watchResyncIntervalMs = 60_000;
+    const created = await makeCreatedJob(api);
+    const original = api.watchJob.bind(api);
+    api.watchJob = (namespace, name, from, onEvent, signal) => {
+      setTimeout(() => onEvent({ type: 'DELETED', object: { metadata: { name, namespace } } }), 20);
+      return original(namespace, name, from, onEvent, signal);
+    };
+    await assert.rejects(startWait(api, created, slowPollMs), (error: unknown) => {
+      assert.ok(error instanceof TaskFailedError);
+      assert.equal(error.errorName, 'EKS.JobFailed');
+      return true;
+    });
+  });
+
+  test('a watch refused for good falls back on polling even when the adapter re-lists', async () => {
+    const api = new FakeJobApi();
+    api.watchResyncIntervalMs = 60_000;
+    const created = await makeCreatedJob(api);
+    api.watchJob = async () => {
+      throw makeStatusError(403, 'Forbidden', 'watch is forbidden');
+    };
+    const waiting = startWait(api, created, 20);
+    await sleep(60);
+    api.finishJob('default', 'job-1', 'Complete');
+    assert.equal((await waiting).outcome, 'Complete');
+    assert.ok(api.callsOf('getJob').length >= 1);
+  });
 });

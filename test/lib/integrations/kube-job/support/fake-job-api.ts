@@ -70,6 +70,8 @@ export class FakeJobApi implements JobApi {
   /** Events older than this resourceVersion are no longer in the history (410 when asked). */
   oldestResourceVersion = 0;
   getJobError: TaskFailedError | undefined;
+  /** Set: the fake claims its watch re-lists on its own (as the real adapter's does). */
+  watchResyncIntervalMs?: number;
 
   private resourceVersion = 100;
   private uidCounter = 0;
