@@ -32,6 +32,8 @@ export interface SfnActivityApiOptions {
   readonly maxSockets: number;
   /** Extra client settings (region, endpoint, credentials), mainly for tests and the local stack. */
   readonly clientConfig?: SFNClientConfig;
+  /** How long a request may go unanswered before it fails. @default activityRequestTimeoutMs */
+  readonly requestTimeoutMs?: number;
 }
 
 /** Builds the SDK client with the timeouts, connection pool and retry policy the worker needs. */
@@ -44,7 +46,10 @@ export const makeSfnClient = (options: SfnActivityApiOptions): SFNClient => {
     maxAttempts: 1,
     requestHandler: new NodeHttpHandler({
       connectionTimeout: 5_000,
-      requestTimeout: activityRequestTimeoutMs,
+      requestTimeout: options.requestTimeoutMs ?? activityRequestTimeoutMs,
+      // Without it the handler only logs a warning and the call waits forever: a heartbeat loop or
+      // an answer stuck on a dead connection would never be retried (seen at 5,000 tasks).
+      throwOnRequestTimeout: true,
       httpAgent: new HttpAgent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
     }),
