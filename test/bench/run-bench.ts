@@ -4,7 +4,8 @@
  * Issue-4 benchmarks against the local stack, with the worker as a separate process (the esbuild
  * bundle run by plain `node`, as production runs it; `--tsx` runs the sources through tsx
  * instead). Parts: `latency` (incl. Kubernetes API requests per Job), `log` (trimmed 1 GiB log),
- * `concurrency` (500 heartbeating tasks). Prints a summary table and writes
+ * `concurrency` (500 heartbeating tasks), `pickup` (TaskScheduled -> ActivityStarted at the
+ * defaults, idle and at 80 % load, and the drain rate of 1,000 queued tasks). Prints a summary table and writes
  * test/bench/results/latest.json (a single-part run replaces only that part's figures).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,9 +14,10 @@ import { join } from 'node:path';
 import { type BigLogResult, runBigLog } from './parts/big-log.ts';
 import { type ConcurrencyResult, runConcurrency } from './parts/concurrency.ts';
 import { type LatencyResult, runLatency } from './parts/latency.ts';
+import { type PickupResult, pickupSummary, runPickup } from './parts/pickup.ts';
 import { bundleWorker, type WorkerRunMode } from './worker-process.ts';
 
-const parts = ['latency', 'log', 'concurrency'] as const;
+const parts = ['latency', 'log', 'concurrency', 'pickup'] as const;
 type Part = (typeof parts)[number];
 
 interface Results {
@@ -25,6 +27,7 @@ interface Results {
   latency?: LatencyResult & { measuredAt: string };
   log?: BigLogResult & { measuredAt: string };
   concurrency?: ConcurrencyResult & { measuredAt: string };
+  pickup?: PickupResult & { measuredAt: string };
   summary?: SummaryRow[];
 }
 
@@ -93,6 +96,7 @@ const toSummary = (results: Results): SummaryRow[] => {
         log.truncated,
     });
   }
+  if (results.pickup) rows.push(...pickupSummary(results.pickup));
   return rows;
 };
 
@@ -136,6 +140,8 @@ const main = async (): Promise<number> => {
         ...(await runLatency({ ...run, ...(jobs ? { jobs } : {}) })),
         measuredAt: now(),
       };
+    } else if (part === 'pickup') {
+      results.pickup = { ...(await runPickup(run)), measuredAt: now() };
     } else if (part === 'log') {
       results.log = { ...(await runBigLog(run)), measuredAt: now() };
     } else {
