@@ -23,7 +23,7 @@ describe('configuration', () => {
     });
     assert.deepEqual(config.activityArns, [arnA, arnB]);
     assert.equal(config.maxConcurrentTasks, 200);
-    assert.equal(config.pollersPerActivity, 16);
+    assert.equal(config.pollersPerActivity, 8);
     assert.equal(config.heartbeatIntervalMs, 20_000);
     assert.equal(config.shutdownGraceMs, 25_000);
     assert.equal(config.cleanupOnAbandon, true);
