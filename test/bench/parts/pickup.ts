@@ -10,7 +10,8 @@
  *   (autoscaled up to 8 polls per activity, so 8 pollers once grown), and for comparison with at
  *   most 16, 2 (the old fixed default) and 1 (no autoscaling), each twice in mirrored order.
  */
-import { Agent } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -81,6 +82,11 @@ export interface PickupResult {
   longPollHoldMs: number;
   meanArrivalGapMs: number;
   idle: PickupFigures;
+  /**
+   * GetActivityTask requests the idle worker held once the arrivals were over and a whole hold
+   * had passed (the goal: no more than one per activity).
+   */
+  idlePollsAfterArrivals: number;
   load: PickupFigures & { busyTasks: number };
   /**
    * Every drain, in the order run: each ceiling of polls per activity twice, in mirrored order
@@ -208,6 +214,58 @@ const setUp = async (options: PickupOptions, longPollHoldMs: number): Promise<Be
   };
 };
 
+/**
+ * A pass-through proxy in front of the local Step Functions that counts GetActivityTask requests
+ * in flight: the polls a worker holds. Bytes and headers are forwarded unchanged (SigV4 signs
+ * `host`, which the verifier checks as received).
+ */
+const startPollCounter = async (upstreamEndpoint: string) => {
+  const upstream = new URL(upstreamEndpoint);
+  const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+  let inFlight = 0;
+  const server = createServer((req, res) => {
+    const isPoll = String(req.headers['x-amz-target'] ?? '').endsWith('.GetActivityTask');
+    if (isPoll) inFlight += 1;
+    let counted = isPoll;
+    const done = () => {
+      if (counted) inFlight -= 1;
+      counted = false;
+    };
+    const forwarded = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+        agent,
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+        answer.on('end', done);
+      },
+    );
+    forwarded.on('error', () => {
+      done();
+      res.destroy();
+    });
+    res.on('close', done);
+    req.pipe(forwarded);
+  });
+  server.keepAliveTimeout = 120_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    pollsInFlight: () => inFlight,
+    close: async () => {
+      server.closeAllConnections();
+      agent.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+};
+
 let executionSequence = 0;
 
 class SkipArrivals extends Error {}
@@ -318,7 +376,11 @@ export const runPickup = async (options: PickupOptions): Promise<PickupResult> =
     };
     let idle: PickupFigures = none;
     let load: PickupFigures & { busyTasks: number } = { ...none, busyTasks: 0 };
-    const worker = bench.startWorker();
+    // Only this worker polls through the counting proxy: the drains below go direct, so the
+    // extra hop costs them no CPU.
+    const counter = await startPollCounter(bench.stack.sfn.endpoint);
+    let idlePollsAfterArrivals = Number.NaN;
+    const worker = bench.startWorker({ AWS_ENDPOINT_URL_SFN: counter.endpoint });
     try {
       if (options.burstOnly) throw new SkipArrivals();
       // The first task of each activity pays for EKS look-ups, token signing and TLS.
@@ -327,6 +389,10 @@ export const runPickup = async (options: PickupOptions): Promise<PickupResult> =
 
       console.log(`idle: ${executions} executions, mean gap ${meanGapMs} ms`);
       idle = await runArrivals(bench, executions, meanGapMs, 1);
+      // Polls grown by the arrivals come back empty within one hold and are not replaced.
+      await sleep(longPollHoldMs + 5_000);
+      idlePollsAfterArrivals = counter.pollsInFlight();
+      console.log(`idle polls in flight after the arrivals: ${idlePollsAfterArrivals}`);
 
       const busyTasks = Math.floor(defaults.maxConcurrentTasks * 0.8);
       console.log(`load: ${busyTasks} waiting runJob.sync tasks, then ${executions} executions`);
@@ -352,6 +418,7 @@ export const runPickup = async (options: PickupOptions): Promise<PickupResult> =
       if (!(error instanceof SkipArrivals)) throw error;
     } finally {
       await worker.stop();
+      await counter.close();
     }
 
     const drains: DrainFigures[] = [];
@@ -378,6 +445,7 @@ export const runPickup = async (options: PickupOptions): Promise<PickupResult> =
       longPollHoldMs,
       meanArrivalGapMs: meanGapMs,
       idle,
+      idlePollsAfterArrivals,
       load,
       drains,
     };
@@ -415,6 +483,12 @@ export const pickupSummary = (
       measured: figures(result.load),
       goal: 'p99 < 500 ms',
       met: result.load.count > 0 && result.load.p99Ms < 500 && result.load.unfinished === 0,
+    },
+    {
+      figure: `GetActivityTask requests held by the idle worker (${result.activities} activities)`,
+      measured: `${result.idlePollsAfterArrivals}`,
+      goal: 'no more than one per activity',
+      met: result.idlePollsAfterArrivals <= result.activities,
     },
     {
       figure: `Drain of ${result.drains[0]?.tasks} queued eks:call tasks (tasks held per second; each ceiling of polls per activity run twice)`,
