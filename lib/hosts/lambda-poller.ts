@@ -1,7 +1,8 @@
 /**
- * The Lambda poller host: one invocation serves the activities while a whole long poll still
- * fits, lets the tasks it received run until the hand-off reserve, then hands the unfinished ones
- * off (with their checkpoints) so the resumer finishes them. Knows nothing of middy: the handler in
+ * The Lambda poller host: one invocation serves the activities for its poll window (a little
+ * longer than the schedule interval, so the next invocation polls before this one stops; see
+ * `lambda-window.ts`), lets the tasks it received run until the hand-off reserve, then hands the
+ * unfinished ones off (with their checkpoints) so the resumer finishes them. Knows nothing of middy: the handler in
  * `functions/poller.ts` wraps it.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
@@ -51,6 +52,7 @@ export const readInvocationBudget = (config: WorkerConfig): InvocationBudget => 
   longPollBudgetMs: config.longPollBudgetMs,
   taskFinishBudgetMs: config.taskFinishBudgetMs,
   handOffReserveMs: config.handOffReserveMs,
+  ...(config.pollWindowMs === undefined ? {} : { pollWindowMs: config.pollWindowMs }),
 });
 
 /**

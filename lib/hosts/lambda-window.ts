@@ -2,6 +2,12 @@
  * The time arithmetic of a Lambda invocation. A GetActivityTask cannot be cancelled without
  * losing the task it may return (see `ActivityApi.getActivityTask`), so a poll is started only
  * while the whole poll, the time its task gets to finish, and the hand-off reserve still fit.
+ *
+ * Invocations overlap: the schedule starts one every interval, and each polls a little longer than
+ * that interval (`pollWindowMs`), so the next one has its long polls in flight before this one
+ * starts its last. Without the overlap an activity would have no poll between one invocation's
+ * last poll and the next tick; with polls as long as the timeout allows, every tick would find
+ * the previous invocations still running (throttled ticks, two always on).
  */
 
 /** The named buffers of an invocation; `lib/config.ts` produces them. */
@@ -12,6 +18,8 @@ export interface InvocationBudget {
   readonly taskFinishBudgetMs: number;
   /** The end of the invocation, kept for interrupting, handing off and flushing metrics. */
   readonly handOffReserveMs: number;
+  /** How long polls are started at most (the schedule interval plus the overlap); absent: no cap. */
+  readonly pollWindowMs?: number;
 }
 
 /** The part of Lambda's context the hosts read. */
@@ -21,10 +29,14 @@ export interface InvocationClock {
 
 /**
  * How long from now polls may still be started: the remaining time minus a whole long poll, the
- * finishing budget and the reserve. Negative when not even one poll fits.
+ * finishing budget and the reserve, and no longer than `pollWindowMs`. Negative when not even one
+ * poll fits.
  */
-export const computePollWindowMs = (remainingMs: number, budget: InvocationBudget): number =>
-  remainingMs - budget.longPollBudgetMs - budget.taskFinishBudgetMs - budget.handOffReserveMs;
+export const computePollWindowMs = (remainingMs: number, budget: InvocationBudget): number => {
+  const fitsMs =
+    remainingMs - budget.longPollBudgetMs - budget.taskFinishBudgetMs - budget.handOffReserveMs;
+  return budget.pollWindowMs === undefined ? fitsMs : Math.min(fitsMs, budget.pollWindowMs);
+};
 
 /** Whether a poll started now is certain to end, and its task to get its budget, in time. */
 export const canStartPoll = (remainingMs: number, budget: InvocationBudget): boolean =>

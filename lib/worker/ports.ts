@@ -11,6 +11,8 @@ import type { PollWorkerName } from './poll-worker-name.ts';
 export interface PolledTask {
   taskToken?: string;
   input?: string;
+  /** The name the poll gave itself (added by the worker, not by Step Functions). */
+  poll?: PollWorkerName;
 }
 
 /**

@@ -2,21 +2,22 @@
  * The one poll loop every host runs. Hosts only decide when to stop: a process on SIGTERM, a
  * Lambda invocation before its time runs out, a test when it is done.
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Integration } from '../integrations/types.ts';
 import type { AnswerRetryOptions } from './answer.ts';
-import { type BackoffOptions, computeBackoffDelayMs } from './backoff.ts';
+import type { BackoffOptions } from './backoff.ts';
+import { startPollScheduler } from './poll-scheduler.ts';
 import { makePollWorkerName } from './poll-worker-name.ts';
 import {
   type ActivityApi,
   type Clock,
   type HandOff,
-  type PolledTask,
   type ReceivedTask,
   systemClock,
   type TaskObserver,
 } from './ports.ts';
-import { resolveActivities, type ServedActivity } from './resolve-integration.ts';
+import { resolveActivities } from './resolve-integration.ts';
 import { readErrorName } from './sfn-errors.ts';
 import { TaskSlots } from './slots.ts';
 import { runTask, type TaskRunnerEnvironment } from './task-runner.ts';
@@ -27,9 +28,15 @@ export interface WorkerOptions {
   readonly activityArns: readonly string[];
   /** Sent with GetActivityTask; shows in the execution history (at most 80 characters). */
   readonly workerName: string;
-  /** Tasks running at once across all activities; a poll starts only with a free slot. */
+  /**
+   * Tasks running at once across all activities. A poll in flight holds a slot too, so a task it
+   * returns always has room to run.
+   */
   readonly maxConcurrentTasks: number;
-  /** Concurrent long polls per activity (each also needs a free slot). */
+  /**
+   * The most long polls one activity may have in flight: each activity keeps one, and more while
+   * polls keep returning tasks (see `poll-scheduler.ts`). Each poll also needs a free slot.
+   */
   readonly pollersPerActivity: number;
   /** Time between SendTaskHeartbeat calls of a running task. */
   readonly heartbeatIntervalMs: number;
@@ -109,6 +116,9 @@ export const startWorker = (options: WorkerOptions, deps: WorkerDependencies): W
   const slots = new TaskSlots(options.maxConcurrentTasks);
   const stopPollingController = new AbortController();
   const graceEndedController = new AbortController();
+  // Every running task listens for the end of the grace, and every activity in backoff for the
+  // stop: hundreds of listeners are expected, not a leak (Node warns from 11 on).
+  setMaxListeners(0, graceEndedController.signal, stopPollingController.signal);
   let graceTimer = new AbortController();
   const runningTasks = new Set<Promise<unknown>>();
   let graceDeadlineMs = Number.POSITIVE_INFINITY;
@@ -136,81 +146,54 @@ export const startWorker = (options: WorkerOptions, deps: WorkerDependencies): W
     ...(deps.observer === undefined ? {} : { observer: deps.observer }),
   };
 
-  const pollBackoff = options.pollBackoff ?? defaultPollBackoff;
-
-  const runPoller = async (activity: ServedActivity): Promise<void> => {
-    const stopSignal = stopPollingController.signal;
-    let failures = 0;
-    while (!stopSignal.aborted) {
-      // Reserve the slot first: a task that arrives must always have room to run.
-      if (!(await slots.acquire(stopSignal))) return;
-      let polled: PolledTask;
+  const scheduler = startPollScheduler({
+    activities,
+    slots,
+    maxPollsPerActivity: options.pollersPerActivity,
+    pollBackoff: options.pollBackoff ?? defaultPollBackoff,
+    clock,
+    random,
+    logger,
+    stopSignal: stopPollingController.signal,
+    // Never given the stop signal: see ActivityApi.getActivityTask.
+    poll: async (activity) => {
       // Each poll names itself: the history's ActivityStarted shows it, the task's logs carry it.
       const poll = makePollWorkerName(options.workerName);
-      try {
-        // Never given the stop signal: see ActivityApi.getActivityTask.
-        polled = await deps.activityApi.getActivityTask({
-          activityArn: activity.activityArn,
-          workerName: poll.workerName,
-        });
-      } catch (error) {
-        // The slot is not held through the backoff: other activities may use it meanwhile.
-        slots.release();
-        const delayMs = computeBackoffDelayMs(failures, pollBackoff, random);
-        failures += 1;
-        logger.error('Polling for a task failed; backing off', {
-          activity: activity.activityName,
-          errorName: readErrorName(error),
-          consecutiveFailures: failures,
-          retryInMs: delayMs,
-        });
-        await clock.sleep(delayMs, stopSignal);
-        continue;
-      }
-      failures = 0;
-      if (polled.taskToken === undefined || polled.taskToken === '') {
-        slots.release(); // the long poll ended empty
-        continue;
-      }
+      const polled = await deps.activityApi.getActivityTask({
+        activityArn: activity.activityArn,
+        workerName: poll.workerName,
+      });
+      return { ...polled, poll };
+    },
+    onTask: (activity, polled) => {
       const task: ReceivedTask = {
         activityArn: activity.activityArn,
         activityName: activity.activityName,
         taskToken: polled.taskToken,
-        input: polled.input ?? '',
-        poll,
+        input: polled.input,
+        ...(polled.poll === undefined ? {} : { poll: polled.poll }),
       };
-      // The task owns the slot from here and gives it back when it has been dealt with.
+      // The task owns the poll's slot from here and gives it back when it has been dealt with.
       const running: Promise<unknown> = runTask(activity, task, runnerEnvironment)
         .catch((error: unknown) => {
           logger.error('Task runner crashed', { errorName: readErrorName(error) });
         })
         .finally(() => {
           runningTasks.delete(running);
-          slots.release();
+          scheduler.taskDone();
         });
       runningTasks.add(running);
-    }
-  };
-
-  const pollers = activities.flatMap((activity) =>
-    Array.from({ length: options.pollersPerActivity }, () =>
-      runPoller(activity).catch((error: unknown) => {
-        logger.error('Poller crashed', {
-          activity: activity.activityName,
-          errorName: readErrorName(error),
-        });
-      }),
-    ),
-  );
+    },
+  });
   logger.info('Worker started', {
     activities: activities.map((activity) => activity.activityName),
     maxConcurrentTasks: options.maxConcurrentTasks,
-    pollersPerActivity: options.pollersPerActivity,
+    maxPollsPerActivity: options.pollersPerActivity,
   });
 
   const stopped = (async () => {
-    await Promise.all(pollers);
-    // Pollers have exited, so no task can be added any more; wait for the ones running.
+    await scheduler.drained;
+    // No poll is in flight and none will start: no task can be added; wait for the running ones.
     while (runningTasks.size > 0) await Promise.all(runningTasks);
     graceTimer.abort();
     logger.info('Worker stopped');

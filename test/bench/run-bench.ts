@@ -7,8 +7,9 @@
  * instead). Parts: `latency` (incl. Kubernetes API requests per Job), `log` (trimmed 1 GiB log),
  * `concurrency` (5,000 heartbeating runJob.sync tasks in one process), `long-jobs` (requests per
  * Job for 500 10-minute Jobs, time scaled by `--scale`, default 10), `scale-out` (4 processes,
- * 2,000 executions). Prints a summary table and writes test/bench/results/latest.json (a
- * single-part run replaces only that part's figures).
+ * 2,000 executions), `pickup` (TaskScheduled -> ActivityStarted at the defaults, idle and at 80 %
+ * load, and the drain rate of 1,000 queued tasks). Prints a summary table and writes
+ * test/bench/results/latest.json (a single-part run replaces only that part's figures).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -17,10 +18,11 @@ import { type BigLogResult, runBigLog } from './parts/big-log.ts';
 import { type ConcurrencyResult, runConcurrency } from './parts/concurrency.ts';
 import { type LatencyResult, runLatency } from './parts/latency.ts';
 import { type LongJobsResult, runLongJobs } from './parts/long-jobs.ts';
+import { type PickupResult, pickupSummary, runPickup } from './parts/pickup.ts';
 import { runScaleOut, type ScaleOutResult } from './parts/scale-out.ts';
 import { bundleWorker, type WorkerRunMode } from './worker-process.ts';
 
-const parts = ['latency', 'log', 'concurrency', 'long-jobs', 'scale-out'] as const;
+const parts = ['latency', 'log', 'concurrency', 'long-jobs', 'scale-out', 'pickup'] as const;
 type Part = (typeof parts)[number];
 
 interface Results {
@@ -32,6 +34,7 @@ interface Results {
   concurrency?: ConcurrencyResult & { measuredAt: string };
   'long-jobs'?: LongJobsResult & { measuredAt: string };
   'scale-out'?: ScaleOutResult & { measuredAt: string };
+  pickup?: PickupResult & { measuredAt: string };
   /** Seconds each part took in its last run. */
   partSeconds?: Record<string, number>;
   summary?: SummaryRow[];
@@ -134,6 +137,7 @@ const toSummary = (results: Results): SummaryRow[] => {
         log.truncated,
     });
   }
+  if (results.pickup) rows.push(...pickupSummary(results.pickup));
   return rows;
 };
 
@@ -177,6 +181,8 @@ const main = async (): Promise<number> => {
         ...(await runLatency({ ...run, ...(jobs ? { jobs } : {}) })),
         measuredAt: now(),
       };
+    } else if (part === 'pickup') {
+      results.pickup = { ...(await runPickup(run)), measuredAt: now() };
     } else if (part === 'log') {
       results.log = { ...(await runBigLog(run)), measuredAt: now() };
     } else if (part === 'long-jobs') {

@@ -156,13 +156,53 @@ describe('serverless package: CloudFormation template', () => {
       });
     }
 
-    test('poller: 900 s timeout, reserved concurrency, scheduled every minute', () => {
+    test('poller: 900 s timeout, 256 MB, reserved concurrency 2, scheduled every 10 minutes', () => {
       const props = functionNamed('Poller').Properties;
       assert.equal(props.Timeout, 900);
+      assert.equal(props.MemorySize, 256);
       assert.equal(props.ReservedConcurrentExecutions, 2);
       const rules = Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
       assert.equal(rules.length, 1);
-      assert.equal(rules[0]?.Properties.ScheduleExpression, 'rate(1 minute)');
+      assert.equal(rules[0]?.Properties.ScheduleExpression, 'rate(10 minutes)');
+    });
+
+    describe('poller invocations overlap, cheaply', () => {
+      const intervalMs = 10 * 60_000;
+      const readWindowMs = () => {
+        const env = (
+          functionNamed('Poller').Properties.Environment as { Variables: Record<string, unknown> }
+        ).Variables;
+        return Number(env.EKS_WORKER_POLL_WINDOW_MS);
+      };
+
+      test('each invocation polls past the next tick, even a tick a minute late plus a cold start', () => {
+        // EventBridge fires a scheduled rule somewhere within its minute.
+        assert.ok(readWindowMs() >= intervalMs + 60_000 + 10_000, `window ${readWindowMs()} ms`);
+      });
+
+      test('the window, its last long poll and the finishing budgets fit the timeout', () => {
+        const timeoutMs = (functionNamed('Poller').Properties.Timeout as number) * 1000;
+        // Defaults of EKS_WORKER_LONG_POLL_BUDGET_MS, _TASK_FINISH_BUDGET_MS, _HANDOFF_RESERVE_MS.
+        assert.ok(readWindowMs() + 65_000 + 30_000 + 20_000 <= timeoutMs);
+      });
+
+      test('never more than the reserved concurrency at once, so no tick is throttled', () => {
+        const timeoutMs = (functionNamed('Poller').Properties.Timeout as number) * 1000;
+        const reserved = functionNamed('Poller').Properties.ReservedConcurrentExecutions as number;
+        // Ticks are at least the interval minus a minute apart; an invocation lasts at most the
+        // timeout: that many can run at once.
+        assert.ok(Math.ceil(timeoutMs / (intervalMs - 60_000)) <= reserved);
+      });
+
+      test('idle cost is at most a third of two always-on 512 MB pollers', () => {
+        const memoryGb = (functionNamed('Poller').Properties.MemorySize as number) / 1024;
+        const secondsPerMonth = 730 * 3600;
+        // Idle, an invocation lasts its window plus its last 60 s long poll.
+        const idleSeconds = (readWindowMs() + 60_000) / 1000;
+        const gbSecondsPerMonth = (secondsPerMonth / (intervalMs / 1000)) * idleSeconds * memoryGb;
+        const before = 2 * 0.5 * secondsPerMonth;
+        assert.ok(gbSecondsPerMonth <= before / 3, `${gbSecondsPerMonth} GB-s vs ${before}`);
+      });
     });
 
     test('poller: a schedule tick that finds no free concurrency is dropped, not retried', () => {

@@ -22,8 +22,8 @@ describe('configuration', () => {
       AWS_REGION: 'us-east-1',
     });
     assert.deepEqual(config.activityArns, [arnA, arnB]);
-    assert.equal(config.maxConcurrentTasks, 20);
-    assert.equal(config.pollersPerActivity, 2);
+    assert.equal(config.maxConcurrentTasks, 200);
+    assert.equal(config.pollersPerActivity, 8);
     assert.equal(config.heartbeatIntervalMs, 20_000);
     assert.equal(config.shutdownGraceMs, 25_000);
     assert.equal(config.cleanupOnAbandon, true);
@@ -33,6 +33,7 @@ describe('configuration', () => {
     assert.equal(config.region, 'us-east-1');
     assert.equal(config.jobPollIntervalMs, 60_000);
     assert.equal(config.controlPlanePollIntervalMs, 10_000);
+    assert.equal(config.pollWindowMs, undefined);
     assert.ok(config.workerName.length >= 1 && config.workerName.length <= 80);
   });
 
@@ -131,8 +132,18 @@ describe('configuration', () => {
     assert.match(problems[0] ?? '', /EKS_WORKER_HTTP_PORT must be a whole number from 0 to 65535/);
   });
 
+  test('the Lambda poll window is read when set, and must be a positive whole number', () => {
+    const base = { EKS_WORKER_ACTIVITY_ARNS: arnA, AWS_REGION: 'us-east-1' };
+    assert.equal(
+      loadConfig({ ...base, EKS_WORKER_POLL_WINDOW_MS: '690000' }).pollWindowMs,
+      690_000,
+    );
+    const problems = problemsOf(() => loadConfig({ ...base, EKS_WORKER_POLL_WINDOW_MS: '0' }));
+    assert.match(problems[0] ?? '', /EKS_WORKER_POLL_WINDOW_MS must be a whole number from 1/);
+  });
+
   test('the variable table lists every variable with its default', () => {
-    assert.equal(configVariables.length, 25);
+    assert.equal(configVariables.length, 26);
     assert.ok(
       configVariables.every(
         (v) => (v.name.startsWith('EKS_WORKER_') || v.name === 'AWS_REGION') && v.meaning !== '',

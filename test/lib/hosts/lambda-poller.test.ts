@@ -4,7 +4,7 @@ import { runPollerInvocation } from '../../../lib/hosts/lambda-poller.ts';
 import type { Integration, TaskContext } from '../../../lib/integrations/types.ts';
 import { makeQueueHandOff } from '../../../lib/worker/hand-off-message.ts';
 import { FakeActivityApi } from '../worker/support/fake-activity-api.ts';
-import { activityArn, silentLogger, withTimeout } from '../worker/support/harness.ts';
+import { activityArn, delay, silentLogger, withTimeout } from '../worker/support/harness.ts';
 import { MemoryQueue, makeCountdownContext, makeScaledConfig } from './support/lambda-fakes.ts';
 
 const arn = activityArn('lambda-eks-runJob-sync');
@@ -113,5 +113,87 @@ describe('Lambda poller invocation', () => {
     const answer = api.answerFor(token);
     assert.equal(answer?.kind, 'failure');
     assert.equal(answer?.kind === 'failure' ? answer.error : '', 'EKS.WorkerInterrupted');
+  });
+});
+
+describe('overlapping Lambda poller invocations', () => {
+  test('no poll starts after the configured poll window', async () => {
+    const api = new FakeActivityApi({ longPollMs: 50 });
+    const context = makeCountdownContext(2_000);
+    const startedAt = Date.now();
+    const summary = await withTimeout(
+      runPollerInvocation({
+        config: makeScaledConfig([arn], { pollWindowMs: 300 }),
+        integrations: [makeEndlessIntegration()],
+        activityApi: api,
+        logger: silentLogger(),
+        context,
+      }),
+      3_000,
+    );
+    assert.equal(summary.pollWindowMs, 300);
+    const polls = api.callsOf('getActivityTask');
+    assert.ok(polls.length >= 3, `polled ${polls.length} times`);
+    for (const poll of polls) assert.ok(poll.atMs - startedAt <= 300 + 30);
+  });
+
+  test('with invocations started every interval and polling a little longer, a task is picked up at once across the boundaries', async () => {
+    // serverless.yml scaled down 1,000 times: a tick every 600 ms, polls for 690 ms, 60 ms holds
+    // (the long poll's 60 s), 900 ms invocations.
+    const intervalMs = 600;
+    const api = new FakeActivityApi({ longPollMs: 60 });
+    const arns = ['eks-call', 'eks-runJob', 'eks-createCluster'].map((suffix) =>
+      activityArn(`lambda-${suffix}`),
+    );
+    const pickups: number[] = [];
+    const enqueuedAt = new Map<string, number>();
+    const integrations: Integration[] = ['eks-call', 'eks-runJob', 'eks-createCluster'].map(
+      (activitySuffix) => ({
+        activitySuffix,
+        run: async (input) => {
+          const key = (input as { key: string }).key;
+          pickups.push(Date.now() - (enqueuedAt.get(key) ?? Number.NaN));
+          return {};
+        },
+      }),
+    );
+    const config = makeScaledConfig(arns, {
+      pollWindowMs: 690,
+      longPollBudgetMs: 65,
+      taskFinishBudgetMs: 30,
+      handOffReserveMs: 20,
+    });
+    const invoke = () =>
+      runPollerInvocation({
+        config,
+        integrations,
+        activityApi: api,
+        logger: silentLogger(),
+        context: makeCountdownContext(900),
+      });
+    const invocations = [invoke()];
+    const ticks = (async () => {
+      for (let tick = 1; tick <= 2; tick += 1) {
+        await delay(intervalMs);
+        invocations.push(invoke());
+      }
+    })();
+    // Tasks arrive every 7 ms across two boundaries (600 ms and 1,200 ms), each a few ms apart
+    // from the last, so a boundary without a poll in flight cannot go unnoticed.
+    let sent = 0;
+    const until = Date.now() + 1_500;
+    while (Date.now() < until) {
+      const key = `t${sent}`;
+      enqueuedAt.set(key, Date.now());
+      api.enqueue(arns[sent % arns.length] as string, { key });
+      sent += 1;
+      await delay(7);
+    }
+    await ticks;
+    await withTimeout(Promise.all(invocations), 5_000);
+    assert.equal(pickups.length, sent, 'every task was run');
+    const slowest = Math.max(...pickups);
+    // Without overlap a task waits for the next tick (hundreds of ms); with it, for a poll.
+    assert.ok(slowest < 100, `slowest pickup ${slowest} ms of ${sent}`);
   });
 });

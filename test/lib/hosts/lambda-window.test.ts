@@ -14,6 +14,11 @@ describe('Lambda invocation window', () => {
     assert.equal(computePollWindowMs(900_000, budget), 900_000 - 115_000);
   });
 
+  test('a configured poll window caps the polling, and never lengthens it past what fits', () => {
+    assert.equal(computePollWindowMs(900_000, { ...budget, pollWindowMs: 690_000 }), 690_000);
+    assert.equal(computePollWindowMs(300_000, { ...budget, pollWindowMs: 690_000 }), 185_000);
+  });
+
   test('a poll is allowed with exactly the three budgets left, and not one millisecond less', () => {
     assert.equal(canStartPoll(115_000, budget), true);
     assert.equal(canStartPoll(114_999, budget), false);

@@ -49,6 +49,8 @@ export class FakeActivityApi implements ActivityApi {
   > = [];
   pollsInFlight = 0;
   maxPollsInFlight = 0;
+  /** Polls in flight per activity ARN. */
+  readonly pollsInFlightByActivity = new Map<string, number>();
   readonly #longPollMs: number;
   readonly #queues = new Map<string, QueuedTask[]>();
   readonly #pendingPolls: PendingPoll[] = [];
@@ -135,6 +137,8 @@ export class FakeActivityApi implements ActivityApi {
     this.#record('getActivityTask', request);
     this.pollsInFlight += 1;
     this.maxPollsInFlight = Math.max(this.maxPollsInFlight, this.pollsInFlight);
+    const byActivity = this.pollsInFlightByActivity;
+    byActivity.set(request.activityArn, (byActivity.get(request.activityArn) ?? 0) + 1);
     try {
       const queued = this.#queues.get(request.activityArn)?.shift();
       if (queued) return queued;
@@ -154,6 +158,7 @@ export class FakeActivityApi implements ActivityApi {
       });
     } finally {
       this.pollsInFlight -= 1;
+      byActivity.set(request.activityArn, (byActivity.get(request.activityArn) ?? 1) - 1);
     }
   }
 
