@@ -100,6 +100,9 @@ export async function createWorkerActivities(stack: LocalStack): Promise<string[
   }
 }
 
+/** Everything allowed on the local stack's clusters (the file says why it is never deployed). */
+const localStackPolicyFile = 'infra/policies/local-stack.yaml';
+
 /** The environment of a worker process serving `activityArns` on this stack. */
 export const workerEnvironment = (
   stack: LocalStack,
@@ -107,6 +110,8 @@ export const workerEnvironment = (
 ): Record<string, string> => ({
   ...stack.awsEnvironment(),
   EKS_WORKER_ACTIVITY_ARNS: activityArns.join(','),
+  // Explicit, as a deployment's must be: the default policy allows runJob only.
+  EKS_WORKER_POLICY_FILE: localStackPolicyFile,
 });
 
 /** The one shell line that starts the worker against the stack, from the project's folder. */

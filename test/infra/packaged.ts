@@ -45,7 +45,7 @@ export interface CfnResource {
 }
 export interface CfnTemplate {
   Resources: Record<string, CfnResource>;
-  Outputs: Record<string, { Value: unknown; Description?: string }>;
+  Outputs: Record<string, { Value: unknown; Description?: string; Export?: { Name: unknown } }>;
 }
 
 const inputRoots = ['serverless.yml', 'package-lock.json', 'infra/serverless', 'functions', 'lib'];

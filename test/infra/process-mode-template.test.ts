@@ -98,7 +98,10 @@ describe('serverless.process.yml: activities and the worker role, no Lambda', ()
     for (const absent of ['AWS::Lambda::Function', 'AWS::SQS::Queue', 'AWS::Events::Rule']) {
       assert.ok(!types.includes(absent), `no ${absent}`);
     }
-    assert.ok(template.Outputs.ActivityArn_eks_runJob_sync);
+    assert.ok(
+      template.Outputs.ActivityEksRunJobSyncArn?.Export,
+      'activity ARNs exported as in the Lambda stack',
+    );
     assert.deepEqual(template.Outputs.WorkerRoleArn?.Value, {
       'Fn::GetAtt': ['WorkerRole', 'Arn'],
     });

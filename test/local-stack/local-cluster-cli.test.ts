@@ -119,7 +119,8 @@ describe('npm run local-cluster', () => {
 
       const command = /^Start the worker against it.*\n {2}(.*)$/m.exec(local.banner)?.[1];
       assert.ok(command, local.banner);
-      assert.match(command, /EKS_WORKER_ACTIVITY_ARNS=arn:aws:states:\S+ npm start$/);
+      assert.match(command, /EKS_WORKER_ACTIVITY_ARNS=arn:aws:states:\S+ /);
+      assert.match(command, /EKS_WORKER_POLICY_FILE=infra\/policies\/local-stack.yaml npm start$/);
 
       // Exactly the printed line, in a shell, as the user pastes it.
       const worker = startGroup('sh', ['-c', command], { PATH: process.env.PATH, HOME: scratch });
