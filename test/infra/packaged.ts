@@ -68,66 +68,18 @@ const hashInputs = (): string => {
   return hash.digest('hex').slice(0, 16);
 };
 
-const runServerlessPackage = (outDir: string, timeoutMs: number): Promise<void> =>
-  new Promise((resolvePromise, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        join(projectDir, 'node_modules/osls/bin/serverless.js'),
-        'package',
-        '--package',
-        outDir,
-        '--stage',
-        packageOptions.stage,
-        '--region',
-        packageOptions.region,
-        `--param=vpcSubnetIds=${packageOptions.vpcSubnetIds.join(',')}`,
-        `--param=vpcSecurityGroupIds=${packageOptions.vpcSecurityGroupIds.join(',')}`,
-      ],
-      {
-        cwd: projectDir,
-        env: {
-          ...process.env,
-          // Packaging never calls AWS, but the Framework wants credentials to exist.
-          AWS_ACCESS_KEY_ID: 'AKIDPACKAGEONLY',
-          AWS_SECRET_ACCESS_KEY: 'package-only',
-          SLS_TELEMETRY_DISABLED: '1',
-          SLS_NOTIFICATIONS_MODE: 'off',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      output += chunk;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      if (code === 0) resolvePromise();
-      else reject(new Error(`serverless package failed (${code ?? signal}):\n${output}`));
-    });
-  });
-
 /**
- * `serverless print --format json` with extra arguments: the resolved configuration, variables
- * and `${file(...)}` sources included, without bundling (seconds, not a package). Rejects with
- * the Framework's output when it fails.
+ * Runs the Framework (osls) offline, as `npx serverless <args>` would, with package-only
+ * credentials (it never calls AWS, but wants credentials to exist). Rejects with its output.
  */
-export const printService = (args: readonly string[], timeoutMs = 60_000): Promise<unknown> =>
+export const runServerless = (
+  args: readonly string[],
+  timeoutMs = 120_000,
+): Promise<{ stdout: string; stderr: string }> =>
   new Promise((resolvePromise, reject) => {
     const child = spawn(
       process.execPath,
-      [
-        join(projectDir, 'node_modules/osls/bin/serverless.js'),
-        'print',
-        '--format',
-        'json',
-        ...args,
-      ],
+      [join(projectDir, 'node_modules/osls/bin/serverless.js'), ...args],
       {
         cwd: projectDir,
         env: {
@@ -151,17 +103,47 @@ export const printService = (args: readonly string[], timeoutMs = 60_000): Promi
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      if (code !== 0) {
-        reject(new Error(`serverless print failed (${code ?? signal}):\n${stdout}\n${stderr}`));
-        return;
-      }
-      try {
-        resolvePromise(JSON.parse(stdout));
-      } catch {
-        reject(new Error(`serverless print wrote no JSON:\n${stdout}\n${stderr}`));
-      }
+      if (code === 0) resolvePromise({ stdout, stderr });
+      else
+        reject(
+          new Error(`serverless ${args[0]} failed (${code ?? signal}):\n${stdout}\n${stderr}`),
+        );
     });
   });
+
+const runServerlessPackage = async (outDir: string, timeoutMs: number): Promise<void> => {
+  await runServerless(
+    [
+      'package',
+      '--package',
+      outDir,
+      '--stage',
+      packageOptions.stage,
+      '--region',
+      packageOptions.region,
+      `--param=vpcSubnetIds=${packageOptions.vpcSubnetIds.join(',')}`,
+      `--param=vpcSecurityGroupIds=${packageOptions.vpcSecurityGroupIds.join(',')}`,
+    ],
+    timeoutMs,
+  );
+};
+
+/**
+ * `serverless print --format json` with extra arguments: the resolved configuration, variables
+ * and `${file(...)}` sources included, without bundling (seconds, not a package). Rejects with
+ * the Framework's output when it fails.
+ */
+export const printService = async (
+  args: readonly string[],
+  timeoutMs = 60_000,
+): Promise<unknown> => {
+  const { stdout, stderr } = await runServerless(['print', '--format', 'json', ...args], timeoutMs);
+  try {
+    return JSON.parse(stdout);
+  } catch {
+    throw new Error(`serverless print wrote no JSON:\n${stdout}\n${stderr}`);
+  }
+};
 
 let pending: Promise<Packaged> | undefined;
 

@@ -5,12 +5,16 @@
  * when the cluster's OIDC issuer is given, IRSA for the manifests' ServiceAccount.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type CfnTemplate, packageOptions, packageService, projectDir } from './packaged.ts';
+import {
+  type CfnTemplate,
+  packageOptions,
+  packageService,
+  runServerless,
+} from './packaged.ts';
 
 const oidcIssuer = 'oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE';
 
@@ -23,46 +27,20 @@ interface Statement {
   Condition?: Record<string, Record<string, string>>;
 }
 
-const packageProcessMode = (outDir: string, params: readonly string[]) =>
-  new Promise<void>((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        join(projectDir, 'node_modules/osls/bin/serverless.js'),
-        'package',
-        '--config',
-        'serverless.process.yml',
-        '--package',
-        outDir,
-        '--stage',
-        packageOptions.stage,
-        '--region',
-        packageOptions.region,
-        ...params.map((param) => `--param=${param}`),
-      ],
-      {
-        cwd: projectDir,
-        env: {
-          ...process.env,
-          AWS_ACCESS_KEY_ID: 'AKIDPACKAGEONLY',
-          AWS_SECRET_ACCESS_KEY: 'package-only',
-          SLS_TELEMETRY_DISABLED: '1',
-          SLS_NOTIFICATIONS_MODE: 'off',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let output = '';
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      output += chunk;
-    });
-    child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`package failed (${code}):\n${output}`)),
-    );
-  });
+const packageProcessMode = async (outDir: string, params: readonly string[]): Promise<void> => {
+  await runServerless([
+    'package',
+    '--config',
+    'serverless.process.yml',
+    '--package',
+    outDir,
+    '--stage',
+    packageOptions.stage,
+    '--region',
+    packageOptions.region,
+    ...params.map((param) => `--param=${param}`),
+  ]);
+};
 
 describe('serverless.process.yml: activities and the worker role, no Lambda', () => {
   const outDir = mkdtempSync(join(tmpdir(), 'process-mode-package-'));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,49 +11,23 @@ import {
 } from '../../../infra/local-stack/kube/cluster.ts';
 import { builtinTypes } from '../../../infra/local-stack/kube/store.ts';
 import { testClusterName, tokenFor } from './support/kube-test-env.ts';
+import {
+  type KubectlResult,
+  kubectlPath,
+  runKubectl,
+  writeKubeconfig as writeSupportKubeconfig,
+} from './support/kubectl.ts';
 import { waitUntil } from './support/store-cluster.ts';
 
-const kubectlPath = new URL('../../../.tools/bin/kubectl', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'kubectl-e2e-'));
 let cluster: LocalKubeCluster;
 let kubeconfig: string;
 
-const writeKubeconfig = (file: string, token: string): string => {
-  const path = join(dir, file);
-  writeFileSync(
-    path,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [
-        {
-          name: 'local',
-          cluster: { server: cluster.endpoint, 'certificate-authority-data': cluster.caData },
-        },
-      ],
-      users: [{ name: 'user', user: { token } }],
-      contexts: [{ name: 'local', context: { cluster: 'local', user: 'user' } }],
-      'current-context': 'local',
-    }),
-  );
-  return path;
-};
+const writeKubeconfig = (file: string, token: string): string =>
+  writeSupportKubeconfig(dir, file, cluster, token);
 
-const kubectl = (
-  args: string[],
-  config = kubeconfig,
-): Promise<{ code: number; stdout: string; stderr: string }> =>
-  new Promise((resolve) => {
-    execFile(
-      kubectlPath,
-      ['--kubeconfig', config, ...args],
-      { timeout: 20_000, env: { PATH: process.env.PATH ?? '', HOME: dir } },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+const kubectl = (args: string[], config = kubeconfig): Promise<KubectlResult> =>
+  runKubectl(dir, config, args);
 
 before(async () => {
   cluster = await startLocalKubeCluster({
