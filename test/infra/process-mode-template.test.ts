@@ -9,12 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  type CfnTemplate,
-  packageOptions,
-  packageService,
-  runServerless,
-} from './packaged.ts';
+import { type CfnTemplate, packageOptions, packageService, runServerless } from './packaged.ts';
 
 const oidcIssuer = 'oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE';
 
