@@ -3,7 +3,7 @@
  * legacy (unaggregated) form: kubectl 1.33 asks for aggregated discovery first and falls back to
  * these when the answer's content type is plain `application/json`.
  */
-import type { ResourceType } from './store.ts';
+import type { ResourceType } from './resource-types.ts';
 
 const allVerbs = [
   'create',

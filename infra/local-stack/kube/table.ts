@@ -5,7 +5,8 @@
  * prints the types its workflows use with the columns kubectl 1.33 shows against a real server;
  * any other type gets NAME and AGE, as a custom resource without printer columns does.
  */
-import type { KubeObject, ResourceType } from './store.ts';
+import type { KubeObject } from './objects.ts';
+import type { ResourceType } from './resource-types.ts';
 
 type Cell = string | number;
 interface ColumnDefinition {

@@ -9,13 +9,10 @@
  * pods: it counts terminated pods by uid in memory instead, which is enough while it runs in the
  * same process as the store.
  */
-import {
-  builtinTypes,
-  formatKubeTime,
-  type KubeObject,
-  type ObjectStore,
-  type StoreEvent,
-} from '../store.ts';
+import { formatKubeTime, type KubeObject } from '../objects.ts';
+import { builtinTypes } from '../resource-types.ts';
+import type { ObjectStore } from '../store.ts';
+import type { StoreEvent } from '../store-events.ts';
 import {
   ensureJobCondition,
   findJobCondition,

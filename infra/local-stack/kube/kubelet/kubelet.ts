@@ -6,14 +6,11 @@
  */
 import type { Readable } from 'node:stream';
 import type { PodLogQuery, PodLogSource } from '../log-source.ts';
+import { formatKubeTime, type KubeObject } from '../objects.ts';
+import { builtinTypes } from '../resource-types.ts';
 import { makeBadRequestError, makeNotFoundError } from '../status.ts';
-import {
-  builtinTypes,
-  formatKubeTime,
-  type KubeObject,
-  type ObjectStore,
-  type StoreEvent,
-} from '../store.ts';
+import type { ObjectStore } from '../store.ts';
+import type { StoreEvent } from '../store-events.ts';
 import type { ContainerLog } from './container-log.ts';
 import { ScriptedLog } from './container-log.ts';
 import {
