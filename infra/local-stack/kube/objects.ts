@@ -41,3 +41,9 @@ export const cloneObject = <T>(value: T): T => structuredClone(value);
 /** RFC 3339 at second precision, as `metav1.Time` serialises. */
 export const formatKubeTime = (date: Date = new Date()): string =>
   `${date.toISOString().slice(0, 19)}Z`;
+
+/** A field of an object read as a record: `{}` when it is absent or not a JSON object. */
+export const asRecord = (value: unknown): Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : {};

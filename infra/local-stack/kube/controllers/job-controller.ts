@@ -9,20 +9,29 @@
  * pods: it counts terminated pods by uid in memory instead, which is enough while it runs in the
  * same process as the store.
  */
-import { formatKubeTime, type KubeObject } from '../objects.ts';
+import { asRecord, formatKubeTime, type KubeObject } from '../objects.ts';
 import { builtinTypes } from '../resource-types.ts';
 import type { ObjectStore } from '../store.ts';
 import type { StoreEvent } from '../store-events.ts';
 import {
   ensureJobCondition,
   findJobCondition,
-  type JobCondition,
   JobConditionType,
   type JobFailure,
   jobFailureReasons,
   jobSuccess,
   makeJobCondition,
 } from './job-conditions.ts';
+import {
+  isControlledBy,
+  isReady,
+  isTerminal,
+  makeJobPod,
+  phaseOf,
+  restartCountOf,
+  toCount,
+} from './job-pods.ts';
+import { applyJobStatus, type JobStatusCounts, jobConditionsOf } from './job-status.ts';
 
 export interface JobControllerOptions {
   store: ObjectStore;
@@ -32,34 +41,6 @@ export interface JobControllerOptions {
    */
   podFailureBackOffMs?: number;
 }
-
-type Json = Record<string, unknown>;
-
-const asRecord = (value: unknown): Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {};
-
-const toCount = (value: unknown): number => (typeof value === 'number' ? value : 0);
-
-const phaseOf = (pod: KubeObject): string => String(asRecord(pod.status).phase ?? 'Pending');
-
-const isTerminal = (pod: KubeObject): boolean => {
-  const phase = phaseOf(pod);
-  return phase === 'Succeeded' || phase === 'Failed';
-};
-
-const isReady = (pod: KubeObject): boolean => {
-  const conditions = asRecord(pod.status).conditions;
-  return (
-    Array.isArray(conditions) &&
-    conditions.some((c) => asRecord(c).type === 'Ready' && asRecord(c).status === 'True')
-  );
-};
-
-const restartCountOf = (pod: KubeObject): number => {
-  const statuses = asRecord(pod.status).containerStatuses;
-  if (!Array.isArray(statuses)) return 0;
-  return statuses.reduce((sum: number, s) => sum + toCount(asRecord(s).restartCount), 0);
-};
 
 /** What the controller remembers of a Job between syncs (the real one keeps it in finalizers). */
 interface JobMemory {
@@ -169,9 +150,7 @@ export class JobController {
     const memory = this.#memoryOf(uid);
     const spec = asRecord(job.spec);
     const status = asRecord(job.status);
-    const conditions = (
-      Array.isArray(status.conditions) ? status.conditions : []
-    ) as JobCondition[];
+    const conditions = jobConditionsOf(job);
     if (
       findJobCondition(conditions, JobConditionType.Complete) ||
       findJobCondition(conditions, JobConditionType.Failed)
@@ -181,7 +160,7 @@ export class JobController {
     }
 
     const pods = this.#store.list(builtinTypes.pods, namespace, (p) =>
-      (p.metadata.ownerReferences ?? []).some((ref) => ref.controller && ref.uid === uid),
+      isControlledBy(p, uid),
     ).items;
     let succeeded = toCount(status.succeeded);
     let failed = toCount(status.failed);
@@ -409,9 +388,7 @@ export class JobController {
     return this.#store.list(
       builtinTypes.pods,
       namespace,
-      (p) =>
-        (p.metadata.ownerReferences ?? []).some((ref) => ref.controller && ref.uid === uid) &&
-        !isTerminal(p),
+      (p) => isControlledBy(p, uid) && !isTerminal(p),
     ).items.length;
   }
 
@@ -425,91 +402,25 @@ export class JobController {
   }
 
   #createPod(job: KubeObject): KubeObject | undefined {
-    const name = job.metadata.name ?? '';
-    const uid = job.metadata.uid ?? '';
-    const template = asRecord(asRecord(job.spec).template);
-    const templateMeta = asRecord(template.metadata);
-    const labels: Record<string, string> = {
-      ...(asRecord(templateMeta.labels) as Record<string, string>),
-    };
-    // Labels real Job pods carry, even when the template was written without them.
-    labels['batch.kubernetes.io/controller-uid'] ??= uid;
-    labels['batch.kubernetes.io/job-name'] ??= name;
-    labels['controller-uid'] ??= uid;
-    labels['job-name'] ??= name;
-    const metadata: KubeObject['metadata'] = {
-      generateName: `${name}-`,
-      namespace: job.metadata.namespace ?? 'default',
-      labels,
-      ownerReferences: [
-        {
-          apiVersion: 'batch/v1',
-          kind: 'Job',
-          name,
-          uid,
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
-    };
-    const annotations = asRecord(templateMeta.annotations);
-    if (Object.keys(annotations).length > 0) {
-      metadata.annotations = annotations as Record<string, string>;
-    }
+    const pod = makeJobPod(job);
     try {
-      return this.#store.create(builtinTypes.pods, {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata,
-        spec: structuredClone(asRecord(template.spec)),
-      });
+      return this.#store.create(builtinTypes.pods, pod);
     } catch {
       // The namespace is going away; the next sync (if any) tries again.
       return undefined;
     }
   }
 
-  #writeStatus(
-    namespace: string,
-    name: string,
-    uid: string,
-    next: {
-      conditions: JobCondition[];
-      active: number;
-      ready: number;
-      terminating: number;
-      succeeded: number;
-      failed: number;
-      startTime: string | undefined;
-      completionTime?: string | undefined;
-    },
-  ): void {
+  #writeStatus(namespace: string, name: string, uid: string, next: JobStatusCounts): void {
     this.#store.mutate(builtinTypes.jobs, namespace, name, (job) => {
-      if (job.metadata.uid !== uid) return;
-      const status = asRecord(job.status);
-      if (next.conditions.length > 0) status.conditions = next.conditions;
-      // Zero counters are omitted (omitempty), `ready` and `terminating` are pointers: shown as 0.
-      for (const key of ['active', 'succeeded', 'failed'] as const) {
-        if (next[key] > 0) status[key] = next[key];
-        else delete status[key];
-      }
-      status.ready = next.ready;
-      status.terminating = next.terminating;
-      if (next.startTime) status.startTime = next.startTime;
-      else delete status.startTime;
-      if (next.completionTime) status.completionTime = next.completionTime;
-      status.uncountedTerminatedPods = {};
-      job.status = status;
+      if (job.metadata.uid === uid) applyJobStatus(job, next);
     });
   }
 
   #scheduleTtl(job: KubeObject, memory: JobMemory): void {
     const ttlSeconds = asRecord(job.spec).ttlSecondsAfterFinished;
     if (typeof ttlSeconds !== 'number' || memory.ttlTimer) return;
-    const status = asRecord(job.status);
-    const conditions = (
-      Array.isArray(status.conditions) ? status.conditions : []
-    ) as JobCondition[];
+    const conditions = jobConditionsOf(job);
     const finished =
       findJobCondition(conditions, JobConditionType.Complete) ??
       findJobCondition(conditions, JobConditionType.Failed);
