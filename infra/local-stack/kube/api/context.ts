@@ -26,12 +26,16 @@ export interface ApiContext {
   serverAddress: string;
 }
 
-/** One request on a resource whose type has been resolved and whose access has been authorized. */
-export interface ResourceRequest {
+/** A request on a resource path (`/api/v1/...`, `/apis/<g>/<v>/...`). */
+export interface ResourcePathRequest {
   req: IncomingMessage;
   res: ServerResponse;
   path: ResourcePath;
   params: URLSearchParams;
+}
+
+/** A request on a resource whose type has been resolved and whose access has been authorized. */
+export interface ResourceRequest extends ResourcePathRequest {
   type: ResourceType;
   /** The path's namespace for a namespaced type; undefined for a cluster-scoped one. */
   namespace: string | undefined;

@@ -95,8 +95,9 @@ export const makeRequestHandler =
         return;
       }
       username = user.username;
-      if (resourcePath) await handleResource(ctx, req, res, resourcePath, params, user);
-      else handleNonResource(ctx, res, method, url.pathname, segments);
+      if (resourcePath) {
+        await handleResource(ctx, { req, res, path: resourcePath, params }, user);
+      } else handleNonResource(ctx, res, method, url.pathname, segments);
     } catch (error) {
       if (res.headersSent) {
         res.destroy();

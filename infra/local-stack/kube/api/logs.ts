@@ -1,12 +1,10 @@
 /** `GET /api/v1/namespaces/<ns>/pods/<name>/log`: a pod's log, streamed from the log source. */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { PodLogQuery } from '../log-source.ts';
 import { builtinTypes } from '../resource-types.ts';
 import { makeNotFoundError, makePathNotFoundError } from '../status.ts';
-import type { ApiContext } from './context.ts';
+import type { ApiContext, ResourcePathRequest } from './context.ts';
 import { parseBooleanParam, parseIntegerParam } from './query-params.ts';
-import type { ResourcePath } from './resource-path.ts';
 
 const readLogQuery = (params: URLSearchParams): PodLogQuery => {
   const query: PodLogQuery = {};
@@ -23,14 +21,9 @@ const readLogQuery = (params: URLSearchParams): PodLogQuery => {
   return query;
 };
 
-export const handleLog = async (
-  ctx: ApiContext,
-  req: IncomingMessage,
-  res: ServerResponse,
-  p: ResourcePath,
-  params: URLSearchParams,
-): Promise<void> => {
-  const query = readLogQuery(params);
+export const handleLog = async (ctx: ApiContext, r: ResourcePathRequest): Promise<void> => {
+  const { req, res, path: p } = r;
+  const query = readLogQuery(r.params);
   const namespace = p.namespace ?? 'default';
   const podName = p.name ?? '';
   if (!ctx.logSource) {

@@ -2,7 +2,6 @@
  * Requests on resources (`/api/v1/...`, `/apis/<g>/<v>/...`): self reviews first (any user may ask
  * what they can do), then RBAC, then the pod log subresource, then the object handlers by verb.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KubeUser } from '../auth.ts';
 import { decodeBody, mediaTypeOf, readBodyBytes } from '../request-body.ts';
 import { findBuiltinType } from '../resource-types.ts';
@@ -13,13 +12,13 @@ import {
   selfSubjectRulesReviewResource,
 } from '../self-subject-access-review.ts';
 import { makeMethodNotAllowedError, makePathNotFoundError } from '../status.ts';
-import type { ApiContext, ResourceRequest } from './context.ts';
+import type { ApiContext, ResourcePathRequest, ResourceRequest } from './context.ts';
 import { handleCreate } from './create.ts';
 import { handleDelete } from './delete.ts';
 import { handleLog } from './logs.ts';
 import { isWatchRequest } from './query-params.ts';
 import { handleGet, handleList, handleWatch } from './read.ts';
-import { type ResourcePath, resolveType } from './resource-path.ts';
+import { resolveType } from './resource-path.ts';
 import { sendJson } from './respond.ts';
 import { handlePatch, handleReplace } from './update.ts';
 
@@ -43,12 +42,8 @@ const verbOf = (method: string, isWatch: boolean, isCollection: boolean): string
 };
 
 /** Answers `kubectl auth can-i` (SelfSubjectAccessReview, SelfSubjectRulesReview); false if not one. */
-const answerSelfReview = async (
-  req: IncomingMessage,
-  res: ServerResponse,
-  p: ResourcePath,
-  user: KubeUser,
-): Promise<boolean> => {
+const answerSelfReview = async (r: ResourcePathRequest, user: KubeUser): Promise<boolean> => {
+  const { req, path: p } = r;
   if (p.group !== selfSubjectAccessReviewPath.group || req.method !== 'POST') return false;
   const answer =
     p.resource === selfSubjectAccessReviewPath.resource
@@ -57,23 +52,21 @@ const answerSelfReview = async (
         ? answerSelfSubjectRulesReview
         : undefined;
   if (!answer) return false;
-  sendJson(res, 201, answer(decodeBody(await readBodyBytes(req), mediaTypeOf(req)), user));
+  sendJson(r.res, 201, answer(decodeBody(await readBodyBytes(req), mediaTypeOf(req)), user));
   return true;
 };
 
 export const handleResource = async (
   ctx: ApiContext,
-  req: IncomingMessage,
-  res: ServerResponse,
-  p: ResourcePath,
-  params: URLSearchParams,
+  incoming: ResourcePathRequest,
   user: KubeUser,
 ): Promise<void> => {
+  const { req, path: p, params } = incoming;
   const method = req.method ?? 'GET';
   const isWatch = isWatchRequest(params);
   const isCollection = p.name === undefined;
   // Self reviews: any authenticated user may ask, as system:basic-user.
-  if (await answerSelfReview(req, res, p, user)) return;
+  if (await answerSelfReview(incoming, user)) return;
   ctx.auth.authorize(user, {
     verb: verbOf(method, isWatch, isCollection),
     group: p.group,
@@ -85,7 +78,7 @@ export const handleResource = async (
 
   if (p.group === '' && p.resource === 'pods' && p.subresource === 'log') {
     if (method !== 'GET' && method !== 'HEAD') throw makeMethodNotAllowedError();
-    await handleLog(ctx, req, res, p, params);
+    await handleLog(ctx, incoming);
     return;
   }
   if (p.subresource !== undefined && p.subresource !== 'status') throw makePathNotFoundError();
@@ -100,10 +93,7 @@ export const handleResource = async (
   if (type.namespaced && namespace === undefined && !isCollection) throw makePathNotFoundError();
 
   const request: ResourceRequest = {
-    req,
-    res,
-    path: p,
-    params,
+    ...incoming,
     type,
     namespace,
     head: method === 'HEAD',
