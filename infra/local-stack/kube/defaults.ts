@@ -3,7 +3,8 @@
  * functions of each API group), for the resources our worker reads back. Clients that compare what
  * they sent with what they got must see these fields, as against a real cluster.
  */
-import type { KubeObject, ResourceType } from './store.ts';
+import type { KubeObject } from './objects.ts';
+import type { ResourceType } from './resource-types.ts';
 
 type Json = Record<string, unknown>;
 

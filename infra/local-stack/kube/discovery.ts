@@ -3,7 +3,7 @@
  * legacy (unaggregated) form: kubectl 1.33 asks for aggregated discovery first and falls back to
  * these when the answer's content type is plain `application/json`.
  */
-import type { ResourceType } from './store.ts';
+import type { ResourceType } from './resource-types.ts';
 
 const allVerbs = [
   'create',
@@ -17,6 +17,9 @@ const allVerbs = [
 ];
 
 const singularOf = (t: ResourceType): string => t.kind.toLowerCase();
+
+const typesOfGroupVersion = (types: readonly ResourceType[], group: string, version: string) =>
+  types.filter((t) => t.group === group && t.version === version);
 
 /** `/version` of the simulated EKS control plane. */
 export const makeVersionInfo = () => ({
@@ -78,7 +81,7 @@ export const makeResourceList = (
   group: string,
   version: string,
 ) => {
-  const matching = types.filter((t) => t.group === group && t.version === version);
+  const matching = typesOfGroupVersion(types, group, version);
   if (matching.length === 0 && !(group === '' && version === 'v1')) return undefined;
   const resources: Record<string, unknown>[] = [];
   for (const t of matching) {
@@ -144,7 +147,7 @@ export const makeOpenApiV3Document = (
   group: string,
   version: string,
 ) => {
-  const matching = types.filter((t) => t.group === group && t.version === version);
+  const matching = typesOfGroupVersion(types, group, version);
   if (matching.length === 0) return undefined;
   const prefix = `/${groupVersionPath(group, version)}`;
   const parameters = ['fieldValidation', 'dryRun', 'fieldManager'].map((name) => ({

@@ -6,7 +6,8 @@
  * (`kubectl apply -k deploy/kubernetes`). The cluster enforces none of them: RBAC here is data,
  * permissions come from infra/local-stack/identities.ts.
  */
-import type { ObjectStore, ResourceType } from './store.ts';
+import type { ResourceType } from './resource-types.ts';
+import type { ObjectStore } from './store.ts';
 
 const rbacGroup = 'rbac.authorization.k8s.io';
 

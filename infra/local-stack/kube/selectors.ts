@@ -4,8 +4,8 @@
  */
 
 import { stringifyInt64Json } from './int64-json.ts';
+import type { KubeObject } from './objects.ts';
 import { makeBadRequestError } from './status.ts';
-import type { KubeObject } from './store.ts';
 
 export type ObjectPredicate = (o: KubeObject) => boolean;
 

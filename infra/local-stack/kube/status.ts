@@ -151,3 +151,15 @@ export const makeForbiddenError = (
     { ...(name ? { name } : {}), group: r.group, kind: r.resource },
   );
 };
+
+/** 404 for a path the server does not serve at all (no resource named). */
+export const makePathNotFoundError = (): KubeApiError =>
+  makeError(404, 'NotFound', 'the server could not find the requested resource', {});
+
+/** 405 for a verb the requested resource (or subresource) does not take. */
+export const makeMethodNotAllowedError = (): KubeApiError =>
+  makeError(
+    405,
+    'MethodNotAllowed',
+    'the server does not allow this method on the requested resource',
+  );

@@ -9,6 +9,13 @@
 import { randomUUID } from 'node:crypto';
 import { applyObjectDefaults } from './defaults.ts';
 import { stringifyInt64Json } from './int64-json.ts';
+import { cloneObject, formatKubeTime, type KubeObject } from './objects.ts';
+import {
+  allBuiltinTypes,
+  apiVersionOf,
+  builtinTypes,
+  type ResourceType,
+} from './resource-types.ts';
 import {
   KubeApiError,
   makeAlreadyExistsError,
@@ -16,112 +23,9 @@ import {
   makeConflictError,
   makeNotFoundError,
 } from './status.ts';
-
-export type { KubeStatus } from './status.ts';
-export { KubeApiError } from './status.ts';
-
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
-
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  creationTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: OwnerReference[];
-  deletionTimestamp?: string;
-  finalizers?: string[];
-  generation?: number;
-  [k: string]: unknown;
-}
-
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: ObjectMeta;
-  [k: string]: unknown;
-}
-
-export interface ResourceType {
-  /** `''` for the core group. */
-  group: string;
-  version: string;
-  /** The plural, lower-case resource name used in paths (`jobs`). */
-  resource: string;
-  kind: string;
-  namespaced: boolean;
-  /** Whether the resource has a `/status` subresource (main-resource writes then keep `status`). */
-  hasStatus?: boolean;
-  /** Short names kubectl may use (`po`, `ns`). */
-  shortNames?: readonly string[];
-}
-
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
-
-export interface StoreEvent {
-  type: WatchEventType;
-  resource: ResourceType;
-  /** A deep copy; its `metadata.resourceVersion` is the event's resourceVersion. */
-  object: KubeObject;
-}
+import { type EventsSinceResult, type StoreEvent, StoreEventLog } from './store-events.ts';
 
 export type PropagationPolicy = 'Foreground' | 'Background' | 'Orphan';
-
-const makeType = (
-  group: string,
-  version: string,
-  resource: string,
-  kind: string,
-  namespaced: boolean,
-  extra: { hasStatus?: boolean; shortNames?: readonly string[] } = {},
-): ResourceType => ({ group, version, resource, kind, namespaced, ...extra });
-
-/** The built-in resources the local API server registers (and advertises in discovery). */
-export const builtinTypes = {
-  namespaces: makeType('', 'v1', 'namespaces', 'Namespace', false, {
-    hasStatus: true,
-    shortNames: ['ns'],
-  }),
-  pods: makeType('', 'v1', 'pods', 'Pod', true, { hasStatus: true, shortNames: ['po'] }),
-  configmaps: makeType('', 'v1', 'configmaps', 'ConfigMap', true, { shortNames: ['cm'] }),
-  secrets: makeType('', 'v1', 'secrets', 'Secret', true),
-  services: makeType('', 'v1', 'services', 'Service', true, {
-    hasStatus: true,
-    shortNames: ['svc'],
-  }),
-  serviceaccounts: makeType('', 'v1', 'serviceaccounts', 'ServiceAccount', true, {
-    shortNames: ['sa'],
-  }),
-  events: makeType('', 'v1', 'events', 'Event', true, { shortNames: ['ev'] }),
-  jobs: makeType('batch', 'v1', 'jobs', 'Job', true, { hasStatus: true }),
-  cronjobs: makeType('batch', 'v1', 'cronjobs', 'CronJob', true, {
-    hasStatus: true,
-    shortNames: ['cj'],
-  }),
-  deployments: makeType('apps', 'v1', 'deployments', 'Deployment', true, {
-    hasStatus: true,
-    shortNames: ['deploy'],
-  }),
-} as const satisfies Record<string, ResourceType>;
-
-export const allBuiltinTypes: readonly ResourceType[] = Object.values(builtinTypes);
-
-/** Finds a built-in type by group and plural resource name. */
-export const findBuiltinType = (group: string, resource: string): ResourceType | undefined =>
-  allBuiltinTypes.find((t) => t.group === group && t.resource === resource);
-
-/** Deep copy of a JSON value (all stored objects are plain JSON). */
-export const cloneObject = <T>(value: T): T => structuredClone(value);
 
 const GENERATE_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
@@ -134,10 +38,6 @@ const makeNameSuffix = (): string => {
   return suffix;
 };
 
-/** RFC 3339 at second precision, as `metav1.Time` serialises. */
-export const formatKubeTime = (date: Date = new Date()): string =>
-  `${date.toISOString().slice(0, 19)}Z`;
-
 const typeKey = (t: ResourceType): string => `${t.group}/${t.resource}`;
 const objectKey = (namespace: string | undefined, name: string): string =>
   `${namespace ?? ''}/${name}`;
@@ -147,16 +47,6 @@ const defaultPropagation = (t: ResourceType): PropagationPolicy =>
   // batch/v1 Jobs keep the pre-GC default (orphan) for backward compatibility; kubectl sends
   // Background explicitly, raw API clients that send nothing orphan the pods.
   t.group === 'batch' && t.resource === 'jobs' ? 'Orphan' : 'Background';
-
-interface HistoryEntry {
-  resourceVersion: number;
-  event: StoreEvent;
-}
-
-/** What `eventsSince` answers: the events after a version, or that the version is too old. */
-export type EventsSinceResult =
-  | { kind: 'events'; events: StoreEvent[] }
-  | { kind: 'expired'; oldestResourceVersion: number };
 
 export interface ObjectStoreOptions {
   /** How many past events watches can resume from. @default 1000 */
@@ -168,15 +58,11 @@ export interface ObjectStoreOptions {
 export class ObjectStore {
   readonly #objects = new Map<string, Map<string, KubeObject>>();
   readonly #types = new Map<string, ResourceType>();
-  readonly #listeners = new Set<(e: StoreEvent) => void>();
-  readonly #history: HistoryEntry[] = [];
-  readonly #historySize: number;
+  readonly #events: StoreEventLog;
   #resourceVersion = 0;
-  /** The resourceVersion of the oldest event dropped from the history (0 = none dropped). */
-  #droppedUpTo = 0;
 
   constructor(options: ObjectStoreOptions = {}) {
-    this.#historySize = options.watchHistorySize ?? 1000;
+    this.#events = new StoreEventLog(options.watchHistorySize ?? 1000);
     for (const t of allBuiltinTypes) this.#types.set(typeKey(t), t);
     const namespaces = options.initialNamespaces ?? [
       'default',
@@ -200,7 +86,7 @@ export class ObjectStore {
 
   /** The oldest resourceVersion a watch can still resume from. */
   get oldestWatchableResourceVersion(): number {
-    return this.#droppedUpTo;
+    return this.#events.oldestWatchableResourceVersion;
   }
 
   /** Every type that has been written or is built in (for discovery of custom resources). */
@@ -227,25 +113,6 @@ export class ObjectStore {
   #nextResourceVersion(): string {
     this.#resourceVersion += 1;
     return String(this.#resourceVersion);
-  }
-
-  #emit(type: WatchEventType, resource: ResourceType, stored: KubeObject): void {
-    // One deeply frozen copy is shared by the history and every listener: with hundreds of open
-    // watches, a copy per listener made each write cost hundreds of copies and stalled the server.
-    // Frozen, so a listener that tried to change it would throw instead of corrupting the others.
-    const event: StoreEvent = { type, resource, object: deepFreeze(cloneObject(stored)) };
-    this.#history.push({ resourceVersion: Number(stored.metadata.resourceVersion), event });
-    while (this.#history.length > this.#historySize) {
-      const dropped = this.#history.shift();
-      if (dropped) this.#droppedUpTo = dropped.resourceVersion;
-    }
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(event);
-      } catch {
-        // A broken listener must not break the write that triggered it (etcd would not care).
-      }
-    }
   }
 
   /**
@@ -293,12 +160,12 @@ export class ObjectStore {
     meta.creationTimestamp = formatKubeTime();
     delete meta.deletionTimestamp;
     delete meta.resourceVersion;
-    o.apiVersion = type.group === '' ? type.version : `${type.group}/${type.version}`;
+    o.apiVersion = apiVersionOf(type);
     o.kind = type.kind;
     applyObjectDefaults(type, o);
     meta.resourceVersion = this.#nextResourceVersion();
     bucket.set(key, o);
-    this.#emit('ADDED', type, o);
+    this.#events.emit('ADDED', type, o);
     return cloneObject(o);
   }
 
@@ -403,11 +270,11 @@ export class ObjectStore {
     meta.resourceVersion = this.#nextResourceVersion();
     if (meta.deletionTimestamp && (meta.finalizers?.length ?? 0) === 0) {
       bucket.delete(key);
-      this.#emit('DELETED', type, next);
+      this.#events.emit('DELETED', type, next);
       return cloneObject(next);
     }
     bucket.set(key, next);
-    this.#emit('MODIFIED', type, next);
+    this.#events.emit('MODIFIED', type, next);
     return cloneObject(next);
   }
 
@@ -462,14 +329,14 @@ export class ObjectStore {
       next.metadata.deletionTimestamp = formatKubeTime();
       next.metadata.resourceVersion = this.#nextResourceVersion();
       bucket.set(key, next);
-      this.#emit('MODIFIED', type, next);
+      this.#events.emit('MODIFIED', type, next);
       result = next;
     } else {
       const removed = cloneObject(current);
       // The DELETED event carries the deletion's own resourceVersion, as etcd reports it.
       removed.metadata.resourceVersion = this.#nextResourceVersion();
       bucket.delete(key);
-      this.#emit('DELETED', type, removed);
+      this.#events.emit('DELETED', type, removed);
       result = removed;
     }
     if (policy === 'Background') this.#deleteDependents(uid, policy);
@@ -521,10 +388,7 @@ export class ObjectStore {
 
   /** Listens to every committed write, synchronously and in commit order. Returns unsubscribe. */
   subscribe(listener: (e: StoreEvent) => void): () => void {
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
+    return this.#events.subscribe(listener);
   }
 
   /**
@@ -532,21 +396,6 @@ export class ObjectStore {
    * `expired` when events after it have been dropped (a watch must then answer 410 Expired).
    */
   eventsSince(resourceVersion: number): EventsSinceResult {
-    if (resourceVersion < this.#droppedUpTo) {
-      return { kind: 'expired', oldestResourceVersion: this.#droppedUpTo + 1 };
-    }
-    const events = this.#history
-      .filter((entry) => entry.resourceVersion > resourceVersion)
-      .map((entry) => entry.event);
-    return { kind: 'events', events };
+    return this.#events.eventsSince(resourceVersion);
   }
-}
-
-/** Freezes an object and everything it holds, so shared event objects stay as they were written. */
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const inner of Object.values(value)) deepFreeze(inner);
-  }
-  return value;
 }

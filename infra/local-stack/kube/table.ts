@@ -5,7 +5,8 @@
  * prints the types its workflows use with the columns kubectl 1.33 shows against a real server;
  * any other type gets NAME and AGE, as a custom resource without printer columns does.
  */
-import type { KubeObject, ResourceType } from './store.ts';
+import type { KubeObject } from './objects.ts';
+import type { ResourceType } from './resource-types.ts';
 
 type Cell = string | number;
 interface ColumnDefinition {
@@ -44,6 +45,10 @@ export const negotiateTable = (accept: string | undefined): 'v1' | 'v1beta1' | u
   return undefined;
 };
 
+/** `3m`, or `3m20s` when the smaller unit is not zero. */
+const twoUnits = (whole: number, unit: string, rest: number, restUnit: string): string =>
+  rest === 0 ? `${whole}${unit}` : `${whole}${unit}${rest}${restUnit}`;
+
 /** Go's duration.HumanDuration, which kubectl's AGE and DURATION columns use. */
 export const formatHumanDuration = (ms: number): string => {
   const seconds = Math.floor(ms / 1000);
@@ -51,16 +56,16 @@ export const formatHumanDuration = (ms: number): string => {
   if (seconds < 0) return '0s';
   if (seconds < 120) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);
-  if (minutes < 10) return seconds % 60 === 0 ? `${minutes}m` : `${minutes}m${seconds % 60}s`;
+  if (minutes < 10) return twoUnits(minutes, 'm', seconds % 60, 's');
   if (minutes < 180) return `${minutes}m`;
   const hours = Math.floor(minutes / 60);
-  if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
+  if (hours < 8) return twoUnits(hours, 'h', minutes % 60, 'm');
   if (hours < 48) return `${hours}h`;
   const days = Math.floor(hours / 24);
-  if (hours < 192) return hours % 24 === 0 ? `${days}d` : `${days}d${hours % 24}h`;
+  if (hours < 192) return twoUnits(days, 'd', hours % 24, 'h');
   if (days < 730) return `${days}d`;
   const years = Math.floor(days / 365);
-  if (years < 8) return days % 365 === 0 ? `${years}y` : `${years}y${days % 365}d`;
+  if (years < 8) return twoUnits(years, 'y', days % 365, 'd');
   return `${years}y`;
 };
 

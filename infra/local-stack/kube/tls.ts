@@ -32,16 +32,19 @@ const makeSerialNumber = (): string =>
     .toString('hex')
     .replace(/^[89a-f]/, '1');
 
+const makeKeyPair = async (): Promise<webcrypto.CryptoKeyPair> =>
+  (await webcrypto.subtle.generateKey(algorithm, true, [
+    'sign',
+    'verify',
+  ])) as webcrypto.CryptoKeyPair;
+
 /** Makes a CA (`CN=kubernetes`, as EKS names it) and a serving cert for 127.0.0.1 / localhost. */
 export async function makeClusterCertificates(
   options: { validityDays?: number } = {},
 ): Promise<ClusterCertificates> {
   const notBefore = new Date(Date.now() - 60 * 60 * 1000);
   const notAfter = new Date(Date.now() + (options.validityDays ?? 365) * 24 * 60 * 60 * 1000);
-  const caKeys = (await webcrypto.subtle.generateKey(algorithm, true, [
-    'sign',
-    'verify',
-  ])) as webcrypto.CryptoKeyPair;
+  const caKeys = await makeKeyPair();
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: makeSerialNumber(),
     name: 'CN=kubernetes',
@@ -60,10 +63,7 @@ export async function makeClusterCertificates(
       await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
     ],
   });
-  const serverKeys = (await webcrypto.subtle.generateKey(algorithm, true, [
-    'sign',
-    'verify',
-  ])) as webcrypto.CryptoKeyPair;
+  const serverKeys = await makeKeyPair();
   const server = await x509.X509CertificateGenerator.create({
     serialNumber: makeSerialNumber(),
     subject: 'CN=kube-apiserver',

@@ -3,8 +3,10 @@
  * and cause reasons (clients and people read them): `Required value`, `Unsupported value`,
  * `Invalid value`.
  */
+
+import type { KubeObject } from './objects.ts';
+import type { ResourceType } from './resource-types.ts';
 import { makeInvalidError, type StatusCause } from './status.ts';
-import type { KubeObject, ResourceType } from './store.ts';
 
 const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

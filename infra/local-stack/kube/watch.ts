@@ -7,9 +7,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FaultInjector } from './faults.ts';
 import { stringifyInt64Json } from './int64-json.ts';
+import type { KubeObject } from './objects.ts';
+import type { ResourceType } from './resource-types.ts';
 import type { ObjectPredicate } from './selectors.ts';
 import { makeFailureStatus } from './status.ts';
-import type { KubeObject, ObjectStore, ResourceType, StoreEvent } from './store.ts';
+import type { ObjectStore } from './store.ts';
+import type { StoreEvent } from './store-events.ts';
 import { toTable } from './table.ts';
 
 export interface WatchRequest {

@@ -3,9 +3,9 @@ import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { localIdentities } from '../../../infra/local-stack/identities.ts';
 import type { PodLogQuery } from '../../../infra/local-stack/kube/log-source.ts';
+import { builtinTypes } from '../../../infra/local-stack/kube/resource-types.ts';
 import type { KubeApiServer } from '../../../infra/local-stack/kube/server.ts';
 import { makeNotFoundError } from '../../../infra/local-stack/kube/status.ts';
-import { builtinTypes } from '../../../infra/local-stack/kube/store.ts';
 import { requestRaw, startTestServer, tokenFor } from './support/kube-test-env.ts';
 
 describe('pod logs route', () => {

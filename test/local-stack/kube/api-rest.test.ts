@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
 import { localIdentities } from '../../../infra/local-stack/identities.ts';
+import type { KubeObject } from '../../../infra/local-stack/kube/objects.ts';
+import { builtinTypes } from '../../../infra/local-stack/kube/resource-types.ts';
 import type { KubeApiServer } from '../../../infra/local-stack/kube/server.ts';
-import { builtinTypes, type KubeObject } from '../../../infra/local-stack/kube/store.ts';
 import {
   adminConfig,
   makeJob,

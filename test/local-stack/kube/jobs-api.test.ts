@@ -6,7 +6,7 @@ import {
   startLocalKubeCluster,
 } from '../../../infra/local-stack/kube/cluster.ts';
 import { scriptAnnotation } from '../../../infra/local-stack/kube/kubelet/container-script.ts';
-import { builtinTypes } from '../../../infra/local-stack/kube/store.ts';
+import { builtinTypes } from '../../../infra/local-stack/kube/resource-types.ts';
 import { adminConfig, testClusterName } from './support/kube-test-env.ts';
 import { phaseOf, waitUntil } from './support/store-cluster.ts';
 

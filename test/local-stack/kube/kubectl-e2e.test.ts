@@ -9,7 +9,7 @@ import {
   type LocalKubeCluster,
   startLocalKubeCluster,
 } from '../../../infra/local-stack/kube/cluster.ts';
-import { builtinTypes } from '../../../infra/local-stack/kube/store.ts';
+import { builtinTypes } from '../../../infra/local-stack/kube/resource-types.ts';
 import { testClusterName, tokenFor } from './support/kube-test-env.ts';
 import {
   type KubectlResult,

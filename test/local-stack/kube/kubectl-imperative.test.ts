@@ -12,7 +12,7 @@ import {
   type LocalKubeCluster,
   startLocalKubeCluster,
 } from '../../../infra/local-stack/kube/cluster.ts';
-import { builtinTypes } from '../../../infra/local-stack/kube/store.ts';
+import { builtinTypes } from '../../../infra/local-stack/kube/resource-types.ts';
 import { testClusterName, tokenFor } from './support/kube-test-env.ts';
 import { runKubectl, writeKubeconfig } from './support/kubectl.ts';
 import { waitUntil } from './support/store-cluster.ts';

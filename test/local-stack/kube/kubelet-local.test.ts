@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
-import { builtinTypes, type KubeObject } from '../../../infra/local-stack/kube/store.ts';
+import type { KubeObject } from '../../../infra/local-stack/kube/objects.ts';
+import { builtinTypes } from '../../../infra/local-stack/kube/resource-types.ts';
 import {
   containerStatusesOf,
   phaseOf,

@@ -3,7 +3,8 @@ import type { Readable } from 'node:stream';
 import { after, describe, test } from 'node:test';
 import { scriptAnnotation } from '../../../infra/local-stack/kube/kubelet/container-script.ts';
 import type { PodLogQuery } from '../../../infra/local-stack/kube/log-source.ts';
-import { builtinTypes, type KubeApiError } from '../../../infra/local-stack/kube/store.ts';
+import { builtinTypes } from '../../../infra/local-stack/kube/resource-types.ts';
+import type { KubeApiError } from '../../../infra/local-stack/kube/status.ts';
 import {
   containerStatusesOf,
   phaseOf,

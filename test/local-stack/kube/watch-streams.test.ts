@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { localIdentities } from '../../../infra/local-stack/identities.ts';
+import { builtinTypes } from '../../../infra/local-stack/kube/resource-types.ts';
 import type { KubeApiServer } from '../../../infra/local-stack/kube/server.ts';
-import { builtinTypes } from '../../../infra/local-stack/kube/store.ts';
 import { requestRaw, startTestServer, tokenFor } from './support/kube-test-env.ts';
 import { openWatch, within } from './support/watch-stream.ts';
 

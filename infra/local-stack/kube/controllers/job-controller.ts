@@ -9,23 +9,28 @@
  * pods: it counts terminated pods by uid in memory instead, which is enough while it runs in the
  * same process as the store.
  */
-import {
-  builtinTypes,
-  formatKubeTime,
-  type KubeObject,
-  type ObjectStore,
-  type StoreEvent,
-} from '../store.ts';
+import { asRecord, formatKubeTime, type KubeObject } from '../objects.ts';
+import { builtinTypes } from '../resource-types.ts';
+import type { ObjectStore } from '../store.ts';
+import type { StoreEvent } from '../store-events.ts';
 import {
   ensureJobCondition,
   findJobCondition,
   type JobCondition,
   JobConditionType,
-  type JobFailure,
-  jobFailureReasons,
   jobSuccess,
   makeJobCondition,
 } from './job-conditions.ts';
+import { isControlledBy, isReady, isTerminal, makeJobPod, phaseOf, toCount } from './job-pods.ts';
+import {
+  decideJobFailure,
+  hasEnoughSuccesses,
+  type JobSpecView,
+  readJobSpec,
+  wantedActivePods,
+} from './job-policy.ts';
+import { applyJobStatus, type JobStatusCounts, jobConditionsOf } from './job-status.ts';
+import { TtlAfterFinished } from './ttl-after-finished.ts';
 
 export interface JobControllerOptions {
   store: ObjectStore;
@@ -36,34 +41,6 @@ export interface JobControllerOptions {
   podFailureBackOffMs?: number;
 }
 
-type Json = Record<string, unknown>;
-
-const asRecord = (value: unknown): Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {};
-
-const toCount = (value: unknown): number => (typeof value === 'number' ? value : 0);
-
-const phaseOf = (pod: KubeObject): string => String(asRecord(pod.status).phase ?? 'Pending');
-
-const isTerminal = (pod: KubeObject): boolean => {
-  const phase = phaseOf(pod);
-  return phase === 'Succeeded' || phase === 'Failed';
-};
-
-const isReady = (pod: KubeObject): boolean => {
-  const conditions = asRecord(pod.status).conditions;
-  return (
-    Array.isArray(conditions) &&
-    conditions.some((c) => asRecord(c).type === 'Ready' && asRecord(c).status === 'True')
-  );
-};
-
-const restartCountOf = (pod: KubeObject): number => {
-  const statuses = asRecord(pod.status).containerStatuses;
-  if (!Array.isArray(statuses)) return 0;
-  return statuses.reduce((sum: number, s) => sum + toCount(asRecord(s).restartCount), 0);
-};
-
 /** What the controller remembers of a Job between syncs (the real one keeps it in finalizers). */
 interface JobMemory {
   countedSucceeded: Set<string>;
@@ -72,7 +49,28 @@ interface JobMemory {
   lastFailureAtMs: number;
   deadlineTimer?: NodeJS.Timeout;
   backOffTimer?: NodeJS.Timeout;
-  ttlTimer?: NodeJS.Timeout;
+}
+
+/** The reason and message a condition is written with. */
+type Why = Pick<JobCondition, 'reason' | 'message'>;
+
+/** One sync's view of a Job: what it read, and the status it is building. */
+interface SyncState {
+  job: KubeObject;
+  namespace: string;
+  name: string;
+  uid: string;
+  memory: JobMemory;
+  spec: JobSpecView;
+  now: string;
+  nowMs: number;
+  /** The conditions to write. */
+  conditions: JobCondition[];
+  succeeded: number;
+  failed: number;
+  terminating: number;
+  activePods: KubeObject[];
+  startTime: string | undefined;
 }
 
 const jobKey = (namespace: string, name: string): string => `${namespace}/${name}`;
@@ -82,12 +80,14 @@ export class JobController {
   readonly #podFailureBackOffMs: number;
   readonly #memory = new Map<string, JobMemory>();
   readonly #scheduled = new Map<string, NodeJS.Timeout>();
+  readonly #ttl: TtlAfterFinished;
   #unsubscribe: (() => void) | undefined;
   #closed = false;
 
   constructor(options: JobControllerOptions) {
     this.#store = options.store;
     this.#podFailureBackOffMs = options.podFailureBackOffMs ?? 0;
+    this.#ttl = new TtlAfterFinished(options.store);
   }
 
   /** Starts reconciling the store's Jobs, existing and future. */
@@ -107,21 +107,23 @@ export class JobController {
     this.#scheduled.clear();
     for (const memory of this.#memory.values()) this.#clearTimers(memory);
     this.#memory.clear();
+    this.#ttl.close();
   }
 
   #clearTimers(memory: JobMemory): void {
     clearTimeout(memory.deadlineTimer);
     clearTimeout(memory.backOffTimer);
-    clearTimeout(memory.ttlTimer);
   }
 
   #onEvent(event: StoreEvent): void {
     const { resource, object } = event;
     if (resource.group === 'batch' && resource.resource === 'jobs') {
       if (event.type === 'DELETED') {
-        const memory = this.#memory.get(object.metadata.uid ?? '');
+        const uid = object.metadata.uid ?? '';
+        const memory = this.#memory.get(uid);
         if (memory) this.#clearTimers(memory);
-        this.#memory.delete(object.metadata.uid ?? '');
+        this.#memory.delete(uid);
+        this.#ttl.forget(uid);
         return;
       }
       this.#enqueue(object.metadata.namespace ?? 'default', object.metadata.name ?? '');
@@ -170,22 +172,76 @@ export class JobController {
     if (!job || job.metadata.deletionTimestamp) return;
     const uid = job.metadata.uid ?? '';
     const memory = this.#memoryOf(uid);
-    const spec = asRecord(job.spec);
     const status = asRecord(job.status);
-    const conditions = (
-      Array.isArray(status.conditions) ? status.conditions : []
-    ) as JobCondition[];
+    const conditions = jobConditionsOf(job);
     if (
       findJobCondition(conditions, JobConditionType.Complete) ||
       findJobCondition(conditions, JobConditionType.Failed)
     ) {
-      this.#scheduleTtl(job, memory);
+      this.#ttl.schedule(job);
       return;
     }
 
     const pods = this.#store.list(builtinTypes.pods, namespace, (p) =>
-      (p.metadata.ownerReferences ?? []).some((ref) => ref.controller && ref.uid === uid),
+      isControlledBy(p, uid),
     ).items;
+    const { succeeded, failed, newFailures } = this.#countFinishedPods(pods, memory, status);
+    const s: SyncState = {
+      job,
+      namespace,
+      name,
+      uid,
+      memory,
+      spec: readJobSpec(job),
+      now: formatKubeTime(),
+      nowMs: Date.now(),
+      conditions,
+      succeeded,
+      failed,
+      terminating: pods.filter((p) => !isTerminal(p) && p.metadata.deletionTimestamp).length,
+      activePods: pods.filter((p) => !isTerminal(p) && !p.metadata.deletionTimestamp),
+      startTime: typeof status.startTime === 'string' ? status.startTime : undefined,
+    };
+
+    // An interim condition already written means the Job is finishing: only wind it down.
+    const failureTarget = findJobCondition(conditions, JobConditionType.FailureTarget);
+    const successMet = findJobCondition(conditions, JobConditionType.SuccessCriteriaMet);
+    const failure =
+      failureTarget || successMet
+        ? undefined
+        : decideJobFailure(
+            s.spec,
+            { failed, newFailures, activePods: s.activePods },
+            s.startTime,
+            s.nowMs,
+          );
+    if (failure || failureTarget) {
+      this.#finishFailed(s, failure, failureTarget);
+      return;
+    }
+    if (successMet !== undefined || hasEnoughSuccesses(s.spec, succeeded, s.activePods.length)) {
+      this.#finishComplete(s, successMet);
+      return;
+    }
+    if (s.spec.suspended) this.#suspend(s);
+    else this.#run(s, findJobCondition(conditions, JobConditionType.Suspended) !== undefined);
+    this.#writeStatus(namespace, name, uid, {
+      conditions: s.conditions,
+      active: s.activePods.length,
+      ready: s.activePods.filter(isReady).length,
+      terminating: s.terminating,
+      succeeded: s.succeeded,
+      failed: s.failed,
+      startTime: s.spec.suspended ? undefined : s.startTime,
+    });
+  }
+
+  /** Counts pods newly finished since the last sync (each pod once, by uid). */
+  #countFinishedPods(
+    pods: readonly KubeObject[],
+    memory: JobMemory,
+    status: Record<string, unknown>,
+  ): { succeeded: number; failed: number; newFailures: number } {
     let succeeded = toCount(status.succeeded);
     let failed = toCount(status.failed);
     let newFailures = 0;
@@ -206,215 +262,138 @@ export class JobController {
       memory.consecutiveFailures += newFailures;
       memory.lastFailureAtMs = Date.now();
     }
-    const isActive = (p: KubeObject): boolean => !isTerminal(p) && !p.metadata.deletionTimestamp;
-    let activePods = pods.filter(isActive);
-    let terminating = pods.filter((p) => !isTerminal(p) && p.metadata.deletionTimestamp).length;
+    return { succeeded, failed, newFailures };
+  }
 
-    const now = formatKubeTime();
-    const nowMs = Date.now();
-    const backoffLimit = typeof spec.backoffLimit === 'number' ? spec.backoffLimit : 6;
-    const completions = typeof spec.completions === 'number' ? spec.completions : undefined;
-    const parallelism = typeof spec.parallelism === 'number' ? spec.parallelism : 1;
-    const suspended = spec.suspend === true;
-    const activeDeadlineSeconds =
-      typeof spec.activeDeadlineSeconds === 'number' ? spec.activeDeadlineSeconds : undefined;
-    let startTime = typeof status.startTime === 'string' ? status.startTime : undefined;
-    let nextConditions = conditions;
-
-    // An interim condition already written means the Job is finishing: only wind it down.
-    const failureTarget = findJobCondition(conditions, JobConditionType.FailureTarget);
-    const successMet = findJobCondition(conditions, JobConditionType.SuccessCriteriaMet);
-    let failure: JobFailure | undefined;
-    if (!failureTarget && !successMet) {
-      const restartsOnFailure =
-        asRecord(asRecord(spec.template).spec).restartPolicy === 'OnFailure'
-          ? activePods.reduce((sum, p) => sum + restartCountOf(p), 0)
-          : 0;
-      if (
-        (newFailures > 0 && failed > backoffLimit) ||
-        (restartsOnFailure > 0 && restartsOnFailure >= backoffLimit)
-      ) {
-        failure = jobFailureReasons.BackoffLimitExceeded;
-      } else if (
-        activeDeadlineSeconds !== undefined &&
-        startTime !== undefined &&
-        !suspended &&
-        nowMs - Date.parse(startTime) >= activeDeadlineSeconds * 1000
-      ) {
-        failure = jobFailureReasons.DeadlineExceeded;
-      }
-    }
-
-    // A finishing Job has no active pods; its conditions are written in two steps (the target
-    // condition first, Complete/Failed once pods have terminated), as current Kubernetes does.
-    const writeFinishedStatus = (completionTime?: string) =>
-      this.#writeStatus(namespace, name, uid, {
-        conditions: nextConditions,
-        active: 0,
-        ready: 0,
-        terminating,
-        succeeded,
-        failed,
-        startTime,
-        ...(completionTime === undefined ? {} : { completionTime }),
-      });
-
-    if (failure || failureTarget) {
-      // Active pods of a failed Job are deleted and, being unfinished, count as failed.
-      for (const pod of activePods) {
-        this.#store.delete(builtinTypes.pods, namespace, pod.metadata.name ?? '', {
-          propagationPolicy: 'Background',
-        });
-        const podUid = pod.metadata.uid ?? '';
-        if (!memory.countedFailed.has(podUid)) {
-          memory.countedFailed.add(podUid);
-          failed += 1;
-        }
-      }
-      activePods = [];
-      terminating = this.#countTerminating(namespace, uid);
-      if (failure) {
-        nextConditions = ensureJobCondition(
-          nextConditions,
-          makeJobCondition(
-            JobConditionType.FailureTarget,
-            'True',
-            failure.reason,
-            failure.message,
-            now,
-          ),
-        );
-        writeFinishedStatus();
-      }
-      const target = failure ?? failureTarget;
-      if (terminating === 0 && target) {
-        nextConditions = ensureJobCondition(
-          nextConditions,
-          makeJobCondition(JobConditionType.Failed, 'True', target.reason, target.message, now),
-        );
-      }
-      writeFinishedStatus();
-      return;
-    }
-
-    const complete =
-      successMet !== undefined ||
-      (activePods.length === 0 &&
-        (completions === undefined ? succeeded > 0 : succeeded >= completions));
-    if (complete) {
-      if (!successMet) {
-        nextConditions = ensureJobCondition(
-          nextConditions,
-          makeJobCondition(
-            JobConditionType.SuccessCriteriaMet,
-            'True',
-            jobSuccess.reason,
-            jobSuccess.message,
-            now,
-          ),
-        );
-        writeFinishedStatus();
-      }
-      let completionTime: string | undefined;
-      if (terminating === 0) {
-        nextConditions = ensureJobCondition(
-          nextConditions,
-          makeJobCondition(
-            JobConditionType.Complete,
-            'True',
-            jobSuccess.reason,
-            jobSuccess.message,
-            now,
-          ),
-        );
-        completionTime = now;
-      }
-      writeFinishedStatus(completionTime);
-      return;
-    }
-
-    if (suspended) {
-      for (const pod of activePods) {
-        this.#store.delete(builtinTypes.pods, namespace, pod.metadata.name ?? '', {
-          propagationPolicy: 'Background',
-        });
-      }
-      activePods = [];
-      nextConditions = ensureJobCondition(
-        nextConditions,
-        makeJobCondition(JobConditionType.Suspended, 'True', 'JobSuspended', 'Job suspended', now),
-      );
-    } else {
-      const wasSuspended = findJobCondition(conditions, JobConditionType.Suspended);
-      if (wasSuspended) {
-        nextConditions = ensureJobCondition(
-          nextConditions,
-          makeJobCondition(JobConditionType.Suspended, 'False', 'JobResumed', 'Job resumed', now),
-        );
-        // activeDeadlineSeconds counts continuous activity: a resumed Job starts its clock anew.
-        startTime = now;
-      }
-      startTime ??= now;
-      const wanted =
-        completions === undefined
-          ? succeeded > 0
-            ? 0
-            : parallelism
-          : Math.max(0, Math.min(parallelism, completions - succeeded));
-      const missing = wanted - activePods.length;
-      if (missing > 0) {
-        const backOffMs = this.#remainingBackOffMs(memory, nowMs);
-        if (backOffMs > 0) {
-          clearTimeout(memory.backOffTimer);
-          memory.backOffTimer = setTimeout(() => this.#enqueue(namespace, name), backOffMs);
-        } else {
-          for (let i = 0; i < missing; i++) {
-            const created = this.#createPod(job);
-            if (created) activePods.push(created);
-          }
-        }
-      } else if (missing < 0) {
-        // Parallelism lowered: the newest pods go first.
-        const extra = [...activePods]
-          .sort((a, b) =>
-            String(b.metadata.creationTimestamp).localeCompare(
-              String(a.metadata.creationTimestamp),
-            ),
-          )
-          .slice(0, -missing);
-        for (const pod of extra) {
-          this.#store.delete(builtinTypes.pods, namespace, pod.metadata.name ?? '');
-        }
-        const gone = new Set(extra.map((p) => p.metadata.uid));
-        activePods = activePods.filter((p) => !gone.has(p.metadata.uid));
-      }
-      if (activeDeadlineSeconds !== undefined) {
-        const remainingMs = Date.parse(startTime) + activeDeadlineSeconds * 1000 - Date.now();
-        clearTimeout(memory.deadlineTimer);
-        memory.deadlineTimer = setTimeout(
-          () => this.#enqueue(namespace, name),
-          Math.max(0, remainingMs) + 5,
-        );
-      }
-    }
-    this.#writeStatus(namespace, name, uid, {
-      conditions: nextConditions,
-      active: activePods.length,
-      ready: activePods.filter(isReady).length,
-      terminating,
-      succeeded,
-      failed,
-      startTime: suspended ? undefined : startTime,
+  /**
+   * A finishing Job has no active pods; its conditions are written in two steps (the target
+   * condition first, Complete/Failed once pods have terminated), as current Kubernetes does.
+   */
+  #writeFinishedStatus(s: SyncState, completionTime?: string): void {
+    this.#writeStatus(s.namespace, s.name, s.uid, {
+      conditions: s.conditions,
+      active: 0,
+      ready: 0,
+      terminating: s.terminating,
+      succeeded: s.succeeded,
+      failed: s.failed,
+      startTime: s.startTime,
+      ...(completionTime === undefined ? {} : { completionTime }),
     });
+  }
+
+  #addCondition(s: SyncState, type: string, status: 'True' | 'False', why: Why): void {
+    s.conditions = ensureJobCondition(
+      s.conditions,
+      makeJobCondition(type, status, why.reason, why.message, s.now),
+    );
+  }
+
+  #finishFailed(s: SyncState, failure: Why | undefined, failureTarget: Why | undefined): void {
+    // Active pods of a failed Job are deleted and, being unfinished, count as failed.
+    for (const pod of s.activePods) {
+      this.#store.delete(builtinTypes.pods, s.namespace, pod.metadata.name ?? '', {
+        propagationPolicy: 'Background',
+      });
+      const podUid = pod.metadata.uid ?? '';
+      if (!s.memory.countedFailed.has(podUid)) {
+        s.memory.countedFailed.add(podUid);
+        s.failed += 1;
+      }
+    }
+    s.activePods = [];
+    s.terminating = this.#countTerminating(s.namespace, s.uid);
+    if (failure) {
+      this.#addCondition(s, JobConditionType.FailureTarget, 'True', failure);
+      this.#writeFinishedStatus(s);
+    }
+    const target = failure ?? failureTarget;
+    if (s.terminating === 0 && target) {
+      this.#addCondition(s, JobConditionType.Failed, 'True', target);
+    }
+    this.#writeFinishedStatus(s);
+  }
+
+  #finishComplete(s: SyncState, successMet: Why | undefined): void {
+    if (!successMet) {
+      this.#addCondition(s, JobConditionType.SuccessCriteriaMet, 'True', jobSuccess);
+      this.#writeFinishedStatus(s);
+    }
+    let completionTime: string | undefined;
+    if (s.terminating === 0) {
+      this.#addCondition(s, JobConditionType.Complete, 'True', jobSuccess);
+      completionTime = s.now;
+    }
+    this.#writeFinishedStatus(s, completionTime);
+  }
+
+  #suspend(s: SyncState): void {
+    for (const pod of s.activePods) {
+      this.#store.delete(builtinTypes.pods, s.namespace, pod.metadata.name ?? '', {
+        propagationPolicy: 'Background',
+      });
+    }
+    s.activePods = [];
+    this.#addCondition(s, JobConditionType.Suspended, 'True', {
+      reason: 'JobSuspended',
+      message: 'Job suspended',
+    });
+  }
+
+  /** Keeps the wanted number of pods running, and a timer on the Job's deadline. */
+  #run(s: SyncState, wasSuspended: boolean): void {
+    const { memory, namespace, name } = s;
+    if (wasSuspended) {
+      this.#addCondition(s, JobConditionType.Suspended, 'False', {
+        reason: 'JobResumed',
+        message: 'Job resumed',
+      });
+      // activeDeadlineSeconds counts continuous activity: a resumed Job starts its clock anew.
+      s.startTime = s.now;
+    }
+    s.startTime ??= s.now;
+    const startTime = s.startTime;
+    const missing = wantedActivePods(s.spec, s.succeeded) - s.activePods.length;
+    if (missing > 0) {
+      const backOffMs = this.#remainingBackOffMs(memory, s.nowMs);
+      if (backOffMs > 0) {
+        clearTimeout(memory.backOffTimer);
+        memory.backOffTimer = setTimeout(() => this.#enqueue(namespace, name), backOffMs);
+      } else {
+        for (let i = 0; i < missing; i++) {
+          const created = this.#createPod(s.job);
+          if (created) s.activePods.push(created);
+        }
+      }
+    } else if (missing < 0) {
+      // Parallelism lowered: the newest pods go first.
+      const extra = [...s.activePods]
+        .sort((a, b) =>
+          String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)),
+        )
+        .slice(0, -missing);
+      for (const pod of extra) {
+        this.#store.delete(builtinTypes.pods, namespace, pod.metadata.name ?? '');
+      }
+      const gone = new Set(extra.map((p) => p.metadata.uid));
+      s.activePods = s.activePods.filter((p) => !gone.has(p.metadata.uid));
+    }
+    const deadlineSeconds = s.spec.activeDeadlineSeconds;
+    if (deadlineSeconds !== undefined) {
+      const remainingMs = Date.parse(startTime) + deadlineSeconds * 1000 - Date.now();
+      clearTimeout(memory.deadlineTimer);
+      memory.deadlineTimer = setTimeout(
+        () => this.#enqueue(namespace, name),
+        Math.max(0, remainingMs) + 5,
+      );
+    }
   }
 
   #countTerminating(namespace: string, uid: string): number {
     return this.#store.list(
       builtinTypes.pods,
       namespace,
-      (p) =>
-        (p.metadata.ownerReferences ?? []).some((ref) => ref.controller && ref.uid === uid) &&
-        !isTerminal(p),
+      (p) => isControlledBy(p, uid) && !isTerminal(p),
     ).items.length;
   }
 
@@ -428,112 +407,18 @@ export class JobController {
   }
 
   #createPod(job: KubeObject): KubeObject | undefined {
-    const name = job.metadata.name ?? '';
-    const uid = job.metadata.uid ?? '';
-    const template = asRecord(asRecord(job.spec).template);
-    const templateMeta = asRecord(template.metadata);
-    const labels: Record<string, string> = {
-      ...(asRecord(templateMeta.labels) as Record<string, string>),
-    };
-    // Labels real Job pods carry, even when the template was written without them.
-    labels['batch.kubernetes.io/controller-uid'] ??= uid;
-    labels['batch.kubernetes.io/job-name'] ??= name;
-    labels['controller-uid'] ??= uid;
-    labels['job-name'] ??= name;
-    const metadata: KubeObject['metadata'] = {
-      generateName: `${name}-`,
-      namespace: job.metadata.namespace ?? 'default',
-      labels,
-      ownerReferences: [
-        {
-          apiVersion: 'batch/v1',
-          kind: 'Job',
-          name,
-          uid,
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
-    };
-    const annotations = asRecord(templateMeta.annotations);
-    if (Object.keys(annotations).length > 0) {
-      metadata.annotations = annotations as Record<string, string>;
-    }
+    const pod = makeJobPod(job);
     try {
-      return this.#store.create(builtinTypes.pods, {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata,
-        spec: structuredClone(asRecord(template.spec)),
-      });
+      return this.#store.create(builtinTypes.pods, pod);
     } catch {
       // The namespace is going away; the next sync (if any) tries again.
       return undefined;
     }
   }
 
-  #writeStatus(
-    namespace: string,
-    name: string,
-    uid: string,
-    next: {
-      conditions: JobCondition[];
-      active: number;
-      ready: number;
-      terminating: number;
-      succeeded: number;
-      failed: number;
-      startTime: string | undefined;
-      completionTime?: string | undefined;
-    },
-  ): void {
+  #writeStatus(namespace: string, name: string, uid: string, next: JobStatusCounts): void {
     this.#store.mutate(builtinTypes.jobs, namespace, name, (job) => {
-      if (job.metadata.uid !== uid) return;
-      const status = asRecord(job.status);
-      if (next.conditions.length > 0) status.conditions = next.conditions;
-      // Zero counters are omitted (omitempty), `ready` and `terminating` are pointers: shown as 0.
-      for (const key of ['active', 'succeeded', 'failed'] as const) {
-        if (next[key] > 0) status[key] = next[key];
-        else delete status[key];
-      }
-      status.ready = next.ready;
-      status.terminating = next.terminating;
-      if (next.startTime) status.startTime = next.startTime;
-      else delete status.startTime;
-      if (next.completionTime) status.completionTime = next.completionTime;
-      status.uncountedTerminatedPods = {};
-      job.status = status;
+      if (job.metadata.uid === uid) applyJobStatus(job, next);
     });
-  }
-
-  #scheduleTtl(job: KubeObject, memory: JobMemory): void {
-    const ttlSeconds = asRecord(job.spec).ttlSecondsAfterFinished;
-    if (typeof ttlSeconds !== 'number' || memory.ttlTimer) return;
-    const status = asRecord(job.status);
-    const conditions = (
-      Array.isArray(status.conditions) ? status.conditions : []
-    ) as JobCondition[];
-    const finished =
-      findJobCondition(conditions, JobConditionType.Complete) ??
-      findJobCondition(conditions, JobConditionType.Failed);
-    const finishedAtMs = Date.parse(finished?.lastTransitionTime ?? formatKubeTime());
-    const namespace = job.metadata.namespace ?? 'default';
-    const name = job.metadata.name ?? '';
-    const uid = job.metadata.uid ?? '';
-    memory.ttlTimer = setTimeout(
-      () => {
-        if (this.#closed) return;
-        try {
-          // The TTL-after-finished controller deletes with Foreground propagation.
-          this.#store.delete(builtinTypes.jobs, namespace, name, {
-            propagationPolicy: 'Foreground',
-            expectUid: uid,
-          });
-        } catch {
-          // A new Job took the name: not ours to delete.
-        }
-      },
-      Math.max(0, finishedAtMs + ttlSeconds * 1000 - Date.now()),
-    );
   }
 }

@@ -6,32 +6,18 @@
  */
 import type { Readable } from 'node:stream';
 import type { PodLogQuery, PodLogSource } from '../log-source.ts';
-import { makeBadRequestError, makeNotFoundError } from '../status.ts';
-import {
-  builtinTypes,
-  formatKubeTime,
-  type KubeObject,
-  type ObjectStore,
-  type StoreEvent,
-} from '../store.ts';
-import type { ContainerLog } from './container-log.ts';
+import { asRecord, formatKubeTime, type KubeObject } from '../objects.ts';
+import { builtinTypes } from '../resource-types.ts';
+import type { ObjectStore } from '../store.ts';
+import type { StoreEvent } from '../store-events.ts';
 import { ScriptedLog } from './container-log.ts';
-import {
-  type ContainerScript,
-  readContainerScript,
-  toTerminationReason,
-} from './container-script.ts';
+import { readContainerScript, toTerminationReason } from './container-script.ts';
 import { FileLog } from './file-log.ts';
-import { type LocalContainerSpec, type LocalProcess, startLocalProcess } from './local-process.ts';
-import { limitStreamBytes } from './log-stream.ts';
-import {
-  makeContainerId,
-  type PodCondition,
-  setPodCondition,
-  toImageId,
-  toPodIp,
-  toRuntimeImageName,
-} from './pod-status.ts';
+import { type LocalContainerSpec, startLocalProcess } from './local-process.ts';
+import { openPodLog } from './pod-logs.ts';
+import { makeContainerId, toRuntimeImageName } from './pod-status.ts';
+import type { Attempt, ContainerRuntime, PodRuntime } from './runtime.ts';
+import { type KubeletNode, makePodStatusWriter } from './status-report.ts';
 
 export type ExecutionMode = 'scripted' | 'local';
 
@@ -53,48 +39,6 @@ export interface SimulatedKubeletOptions {
   hostIp?: string;
 }
 
-/** One run of a container. */
-interface Attempt {
-  containerId: string;
-  startedAtMs: number;
-  log: ContainerLog;
-  finishedAtMs?: number;
-  exitCode?: number;
-  reason?: string;
-  message?: string;
-  process?: LocalProcess;
-  timer?: NodeJS.Timeout;
-}
-
-interface ContainerRuntime {
-  spec: LocalContainerSpec & { image?: string };
-  script: ContainerScript;
-  /** The previous attempt and the current one, as a kubelet keeps them (older ones are gone). */
-  attempts: Attempt[];
-  restartCount: number;
-  waiting?: { reason: string; message?: string };
-  /** No more attempts will come (or the pod is being stopped). */
-  final: boolean;
-}
-
-interface PodRuntime {
-  uid: string;
-  namespace: string;
-  name: string;
-  restartPolicy: string;
-  /** The key attempts are counted under for `failAttempts`: the owning Job, or the pod. */
-  attemptKey: string;
-  containers: Map<string, ContainerRuntime>;
-  timers: Set<NodeJS.Timeout>;
-  stopped: boolean;
-  startTime?: string;
-}
-
-type Json = Record<string, unknown>;
-
-const asRecord = (value: unknown): Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {};
-
 /** Keep logs of a deleted pod briefly, so a follower gets its last lines before they go. */
 const deletedLogRetentionMs = 5_000;
 
@@ -105,8 +49,7 @@ export class SimulatedKubelet implements PodLogSource {
   readonly #defaultRunMs: number;
   readonly #backOffDelayMs: number;
   readonly #killGraceMs: number;
-  readonly #nodeName: string;
-  readonly #hostIp: string;
+  readonly #node: KubeletNode;
   readonly #pods = new Map<string, PodRuntime>();
   readonly #attemptCounters = new Map<string, number>();
   readonly #pendingTimers = new Set<NodeJS.Timeout>();
@@ -120,8 +63,10 @@ export class SimulatedKubelet implements PodLogSource {
     this.#defaultRunMs = options.defaultRunMs ?? 100;
     this.#backOffDelayMs = options.backOffDelayMs ?? 100;
     this.#killGraceMs = options.killGraceMs ?? 2_000;
-    this.#nodeName = options.nodeName ?? 'ip-10-0-1-10.ec2.internal';
-    this.#hostIp = options.hostIp ?? '10.0.1.10';
+    this.#node = {
+      nodeName: options.nodeName ?? 'ip-10-0-1-10.ec2.internal',
+      hostIp: options.hostIp ?? '10.0.1.10',
+    };
   }
 
   /** Starts running the store's pods, existing and future. */
@@ -373,124 +318,10 @@ export class SimulatedKubelet implements PodLogSource {
     }
   }
 
-  #containerStatus(container: ContainerRuntime, name: string): Json {
-    const image = container.spec.image ?? '';
-    const current = container.attempts.at(-1);
-    const previous = container.attempts.length > 1 ? container.attempts.at(-2) : undefined;
-    const terminatedOf = (attempt: Attempt): Json => ({
-      terminated: {
-        containerID: attempt.containerId,
-        exitCode: attempt.exitCode ?? 0,
-        finishedAt: formatKubeTime(new Date(attempt.finishedAtMs ?? Date.now())),
-        ...(attempt.message === undefined ? {} : { message: attempt.message }),
-        reason: attempt.reason ?? 'Completed',
-        startedAt: formatKubeTime(new Date(attempt.startedAtMs)),
-      },
-    });
-    let state: Json;
-    let lastState: Json = {};
-    let running = false;
-    if (container.waiting) {
-      state = {
-        waiting: {
-          ...(container.waiting.message === undefined
-            ? {}
-            : { message: container.waiting.message }),
-          reason: container.waiting.reason,
-        },
-      };
-      if (current) lastState = terminatedOf(current);
-    } else if (current && current.finishedAtMs === undefined) {
-      running = true;
-      state = { running: { startedAt: formatKubeTime(new Date(current.startedAtMs)) } };
-      if (previous) lastState = terminatedOf(previous);
-    } else if (current) {
-      state = terminatedOf(current);
-      if (previous) lastState = terminatedOf(previous);
-    } else {
-      state = { waiting: { reason: 'ContainerCreating' } };
-    }
-    const status: Json = {};
-    if (current) status.containerID = current.containerId;
-    status.image = current ? toRuntimeImageName(image) : image;
-    status.imageID = current ? toImageId(image) : '';
-    status.lastState = lastState;
-    status.name = name;
-    status.ready = running;
-    status.restartCount = container.restartCount;
-    status.started = running;
-    status.state = state;
-    return status;
-  }
-
   /** Writes the pod's status from the runtime state, as the kubelet's status manager does. */
   #writeStatus(pod: PodRuntime, options: { bind?: boolean } = {}): void {
-    const now = formatKubeTime();
-    const containers = [...pod.containers.entries()];
-    const statuses = containers.map(([name, c]) => this.#containerStatus(c, name));
-    const allFinal = containers.every(([, c]) => c.final);
-    const anyWaiting = containers.some(([, c]) => c.waiting !== undefined);
-    const allRunning = statuses.every((s) => s.ready === true);
-    const anyStarted = containers.some(([, c]) => c.attempts.length > 0);
-    const allSucceeded = containers.every(([, c]) => c.attempts.at(-1)?.exitCode === 0);
-    const phase = allFinal
-      ? allSucceeded
-        ? 'Succeeded'
-        : 'Failed'
-      : anyWaiting && containers.some(([, c]) => c.attempts.length === 0)
-        ? 'Pending'
-        : anyStarted
-          ? 'Running'
-          : 'Pending';
-    const unready = containers.filter((_, i) => statuses[i]?.ready !== true).map(([name]) => name);
-    this.#store.mutate(builtinTypes.pods, pod.namespace, pod.name, (o) => {
-      if (o.metadata.uid !== pod.uid) return;
-      const spec = asRecord(o.spec);
-      if (options.bind && !spec.nodeName) spec.nodeName = this.#nodeName;
-      o.spec = spec;
-      const status = asRecord(o.status);
-      let conditions = (
-        Array.isArray(status.conditions) ? status.conditions : []
-      ) as PodCondition[];
-      const terminal = phase === 'Succeeded' || phase === 'Failed';
-      const terminalReason = phase === 'Succeeded' ? 'PodCompleted' : 'PodFailed';
-      conditions = setPodCondition(
-        conditions,
-        { type: 'PodReadyToStartContainers', status: anyStarted && !terminal ? 'True' : 'False' },
-        now,
-      );
-      conditions = setPodCondition(
-        conditions,
-        {
-          type: 'Initialized',
-          status: 'True',
-          ...(phase === 'Succeeded' ? { reason: 'PodCompleted' } : {}),
-        },
-        now,
-      );
-      const readiness = terminal
-        ? { status: 'False' as const, reason: terminalReason }
-        : allRunning
-          ? { status: 'True' as const }
-          : {
-              status: 'False' as const,
-              reason: 'ContainersNotReady',
-              message: `containers with unready status: [${unready.join(' ')}]`,
-            };
-      conditions = setPodCondition(conditions, { type: 'Ready', ...readiness }, now);
-      conditions = setPodCondition(conditions, { type: 'ContainersReady', ...readiness }, now);
-      conditions = setPodCondition(conditions, { type: 'PodScheduled', status: 'True' }, now);
-      status.conditions = conditions;
-      status.containerStatuses = statuses;
-      status.hostIP = this.#hostIp;
-      status.hostIPs = [{ ip: this.#hostIp }];
-      status.phase = phase;
-      status.podIP = toPodIp(pod.uid);
-      status.podIPs = [{ ip: toPodIp(pod.uid) }];
-      status.qosClass ??= 'BestEffort';
-      if (pod.startTime) status.startTime ??= pod.startTime;
-      o.status = status;
-    });
+    const write = makePodStatusWriter(pod, this.#node, options);
+    this.#store.mutate(builtinTypes.pods, pod.namespace, pod.name, write);
   }
 
   /** Counts attempts under a key; exposed for tests that check `failAttempts` bookkeeping. */
@@ -499,62 +330,6 @@ export class SimulatedKubelet implements PodLogSource {
   }
 
   async open(namespace: string, podName: string, query: PodLogQuery): Promise<Readable> {
-    const object = this.#store.get(builtinTypes.pods, namespace, podName);
-    if (!object) throw makeNotFoundError(builtinTypes.pods, podName);
-    const spec = asRecord(object.spec);
-    const names = (Array.isArray(spec.containers) ? spec.containers : []).map((c) =>
-      String(asRecord(c).name ?? ''),
-    );
-    let name = query.container;
-    if (name === undefined || name === '') {
-      if (names.length !== 1) {
-        throw makeBadRequestError(
-          `a container name must be specified for pod ${podName}, choose one of: [${names.join(' ')}]`,
-        );
-      }
-      name = names[0] ?? '';
-    }
-    if (!names.includes(name)) {
-      throw makeBadRequestError(`container ${name} is not valid for pod ${podName}`);
-    }
-    const container = this.#pods.get(object.metadata.uid ?? '')?.containers.get(name);
-    const attempts = container?.attempts ?? [];
-    let attempt: Attempt | undefined;
-    if (query.previous) {
-      attempt = attempts.length > 1 ? attempts.at(-2) : undefined;
-      if (!attempt) {
-        throw makeBadRequestError(
-          `previous terminated container "${name}" in pod "${podName}" not found`,
-        );
-      }
-    } else {
-      attempt = attempts.at(-1);
-      if (!attempt) {
-        const reason = container?.waiting?.reason ?? 'ContainerCreating';
-        // The kubelet's own words for the common pending failures.
-        const why =
-          reason === 'ErrImagePull'
-            ? "image can't be pulled"
-            : reason === 'ImagePullBackOff'
-              ? 'trying and failing to pull image'
-              : reason;
-        throw makeBadRequestError(
-          `container "${name}" in pod "${podName}" is waiting to start: ${why}`,
-        );
-      }
-    }
-    const running = attempt.finishedAtMs === undefined;
-    let stream = attempt.log.open({
-      ...(query.tailLines === undefined || query.tailLines < 0
-        ? {}
-        : { tailLines: query.tailLines }),
-      ...(query.sinceSeconds === undefined
-        ? {}
-        : { sinceMs: Date.now() - query.sinceSeconds * 1000 }),
-      timestamps: query.timestamps === true,
-      follow: query.follow === true && running,
-    });
-    if (query.limitBytes !== undefined) stream = limitStreamBytes(stream, query.limitBytes);
-    return stream;
+    return openPodLog(this.#store, (uid) => this.#pods.get(uid), namespace, podName, query);
   }
 }

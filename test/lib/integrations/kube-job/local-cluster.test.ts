@@ -11,7 +11,7 @@ import {
   type LocalKubeCluster,
   startLocalKubeCluster,
 } from '../../../../infra/local-stack/kube/cluster.ts';
-import { builtinTypes } from '../../../../infra/local-stack/kube/store.ts';
+import { builtinTypes } from '../../../../infra/local-stack/kube/resource-types.ts';
 import { ClusterNotFoundError } from '../../../../lib/aws/eks-cluster-lookup.ts';
 import { TaskFailedError } from '../../../../lib/errors.ts';
 import type { KubeJob } from '../../../../lib/integrations/kube-job/job-api.ts';

@@ -7,7 +7,8 @@ import {
   type ExecutionMode,
   SimulatedKubelet,
 } from '../../../../infra/local-stack/kube/kubelet/kubelet.ts';
-import { type KubeObject, ObjectStore } from '../../../../infra/local-stack/kube/store.ts';
+import type { KubeObject } from '../../../../infra/local-stack/kube/objects.ts';
+import { ObjectStore } from '../../../../infra/local-stack/kube/store.ts';
 
 export interface StoreCluster {
   store: ObjectStore;
