@@ -8,9 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { verifySigV4Request } from '../aws-protocol/sigv4-verifier.ts';
+import { sendAwsAnswer } from '../http/aws-answer.ts';
+import { loopbackEndpoint, serveOnLoopback } from '../http/loopback-server.ts';
+import { parseJsonObjectBody, readCappedBody } from '../http/request-body.ts';
 import { localAccountId, localRegion } from '../identities.ts';
 import {
   ControlPlaneState,
@@ -109,23 +111,17 @@ export async function startEksControlPlane(
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     } else socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const listening = await serveOnLoopback(server, { port: options.port });
 
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: loopbackEndpoint(listening.port),
     region,
     registerCluster: (cluster) => state.registerCluster(cluster),
     script: (failure) => state.script(failure),
     faults,
     counters,
     async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      await listening.close();
       await state.close();
     },
   };
@@ -144,9 +140,17 @@ async function handleRequest(
   ctx: Context,
 ): Promise<void> {
   const requestId = randomUUID();
-  const body = await readBody(req);
-  if (body === undefined) {
-    sendError(res, requestId, new EksApiError('SerializationException', 'Request body too large.'));
+  let body: Buffer;
+  try {
+    body = await readCappedBody(
+      req,
+      maxBodyBytes,
+      () => new EksApiError('SerializationException', 'Request body too large.'),
+    );
+  } catch (error) {
+    // Only the size refusal is answered here; a failed read (client gone) is the caller's.
+    if (!(error instanceof EksApiError)) throw error;
+    sendError(res, requestId, error);
     return;
   }
   const verification = await verifySigV4Request(
@@ -318,28 +322,12 @@ function readMaxResults(query: URLSearchParams): number | undefined {
 }
 
 function parseJsonBody(method: string, body: Buffer): JsonObject {
-  if (method !== 'POST' || body.length === 0) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new EksApiError('SerializationException', 'The request body is not valid JSON.');
-  }
-  if (!isJsonObject(parsed)) {
-    throw new EksApiError('SerializationException', 'The request body must be a JSON object.');
-  }
-  return parsed;
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBodyBytes) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  if (method !== 'POST') return {};
+  return parseJsonObjectBody(body, {
+    notJson: () => new EksApiError('SerializationException', 'The request body is not valid JSON.'),
+    notObject: () =>
+      new EksApiError('SerializationException', 'The request body must be a JSON object.'),
+  });
 }
 
 /**
@@ -365,12 +353,10 @@ const asEksError = (error: unknown): EksApiError =>
     : new EksApiError('ServerException', `Internal error: ${(error as Error)?.message ?? error}`);
 
 function sendError(res: ServerResponse, requestId: string, error: EksApiError): void {
-  res.writeHead(error.statusCode, {
-    'content-type': 'application/json',
-    'x-amzn-requestid': requestId,
-    'x-amzn-errortype': error.code,
+  sendAwsAnswer(res, error.statusCode, 'application/json', JSON.stringify(error.toBody()), {
+    requestId,
+    headers: { 'x-amzn-errortype': error.code },
   });
-  res.end(JSON.stringify(error.toBody()));
 }
 
 function sendJson(
@@ -379,11 +365,9 @@ function sendJson(
   requestId: string,
   output: JsonObject,
 ): void {
-  res.writeHead(statusCode, {
-    'content-type': 'application/json',
-    'x-amzn-requestid': requestId,
+  sendAwsAnswer(res, statusCode, 'application/json', JSON.stringify(toWire(output)), {
+    requestId,
   });
-  res.end(JSON.stringify(toWire(output)));
 }
 
 /** Deep copy with timestamps as epoch seconds, as the EKS wire format has them. */
