@@ -20,23 +20,23 @@ import {
   type EksTimings,
   type ProvisionCluster,
   type RegisteredCluster,
-  type ScriptedFailure,
 } from './control-plane.ts';
 import { EksApiError, type EksErrorCode, invalidParameter } from './errors.ts';
 import { EksFaults, type EksOperationName, EksRequestCounters } from './faults.ts';
 import { isJsonObject, type JsonObject } from './input.ts';
+import type { ScriptedFailure } from './lifecycle.ts';
 
 export type {
   EksTimings,
   ProvisionCluster,
   ProvisionedCluster,
   RegisteredCluster,
-  ScriptedFailure,
-  ScriptedOutcome,
 } from './control-plane.ts';
-export { defaultEksTimings, outcomeTagKey } from './control-plane.ts';
+export { defaultEksTimings } from './control-plane.ts';
 export type { EksOperationName, InjectedFaultKind, OperationSelector } from './faults.ts';
 export { EksFaults, EksOperation, EksRequestCounters, InjectedFault } from './faults.ts';
+export type { ScriptedFailure, ScriptedOutcome } from './lifecycle.ts';
+export { outcomeTagKey } from './lifecycle.ts';
 
 export interface EksControlPlaneOptions {
   /** The region requests must be signed for; also used in ARNs. @default 'us-east-1' */
@@ -248,13 +248,13 @@ function matchRoute(method: string, pathname: string): Route | undefined {
     case 'POST 3 node-groups':
       return {
         operation: 'CreateNodegroup',
-        run: (s, input) => ({ nodegroup: s.createNodegroup(clusterName as string, input) }),
+        run: (s, input) => ({ nodegroup: s.nodegroups.create(clusterName as string, input) }),
       };
     case 'GET 3 node-groups':
       return {
         operation: 'ListNodegroups',
         run: (s, _input, query) => {
-          const page = s.listNodegroups(
+          const page = s.nodegroups.list(
             clusterName as string,
             readMaxResults(query),
             query.get('nextToken') ?? undefined,
@@ -265,25 +265,25 @@ function matchRoute(method: string, pathname: string): Route | undefined {
     case 'GET 4 node-groups':
       return {
         operation: 'DescribeNodegroup',
-        run: (s) => ({ nodegroup: s.describeNodegroup(clusterName as string, name as string) }),
+        run: (s) => ({ nodegroup: s.nodegroups.describe(clusterName as string, name as string) }),
       };
     case 'DELETE 4 node-groups':
       return {
         operation: 'DeleteNodegroup',
-        run: (s) => ({ nodegroup: s.deleteNodegroup(clusterName as string, name as string) }),
+        run: (s) => ({ nodegroup: s.nodegroups.delete(clusterName as string, name as string) }),
       };
     case 'POST 3 fargate-profiles':
       return {
         operation: 'CreateFargateProfile',
         run: (s, input) => ({
-          fargateProfile: s.createFargateProfile(clusterName as string, input),
+          fargateProfile: s.fargateProfiles.create(clusterName as string, input),
         }),
       };
     case 'GET 3 fargate-profiles':
       return {
         operation: 'ListFargateProfiles',
         run: (s, _input, query) => {
-          const page = s.listFargateProfiles(
+          const page = s.fargateProfiles.list(
             clusterName as string,
             readMaxResults(query),
             query.get('nextToken') ?? undefined,
@@ -295,14 +295,14 @@ function matchRoute(method: string, pathname: string): Route | undefined {
       return {
         operation: 'DescribeFargateProfile',
         run: (s) => ({
-          fargateProfile: s.describeFargateProfile(clusterName as string, name as string),
+          fargateProfile: s.fargateProfiles.describe(clusterName as string, name as string),
         }),
       };
     case 'DELETE 4 fargate-profiles':
       return {
         operation: 'DeleteFargateProfile',
         run: (s) => ({
-          fargateProfile: s.deleteFargateProfile(clusterName as string, name as string),
+          fargateProfile: s.fargateProfiles.delete(clusterName as string, name as string),
         }),
       };
     default:
