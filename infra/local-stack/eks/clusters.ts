@@ -6,16 +6,15 @@ import { randomBytes } from 'node:crypto';
 import type { Cluster, ClusterIssue } from '@aws-sdk/client-eks';
 import { invalidParameter } from './errors.ts';
 import {
-  checkResourceName,
-  checkTags,
   type JsonObject,
   readBoolean,
   readObject,
   readObjectList,
   readRequiredString,
+  readResourceName,
   readString,
   readStringList,
-  readStringMap,
+  readTags,
 } from './input.ts';
 import { defaultKubernetesVersion, type EksLocation, makeShortId, optional } from './resources.ts';
 
@@ -34,8 +33,7 @@ const allControlPlaneLogTypes = ['api', 'audit', 'authenticator', 'controllerMan
 
 /** A cluster in `CREATING`: no endpoint and no CA data yet, as EKS shows it. */
 export function buildCluster(input: JsonObject, location: EksLocation, hexId: string): Cluster {
-  const name = readRequiredString(input, 'name');
-  checkResourceName('Cluster', name, 100);
+  const name = readResourceName(input, 'name', 'Cluster', 100);
   const roleArn = readRequiredString(input, 'roleArn');
   const vpc = readObject(input, 'resourcesVpcConfig');
   if (!vpc) throw invalidParameter('resourcesVpcConfig is required.');
@@ -44,8 +42,7 @@ export function buildCluster(input: JsonObject, location: EksLocation, hexId: st
   if (!supportedKubernetesVersions.includes(version)) {
     throw invalidParameter(`unsupported Kubernetes version ${version}`, { clusterName: name });
   }
-  const tags = readStringMap(input, 'tags');
-  checkTags(tags);
+  const tags = readTags(input);
   const network = readObject(input, 'kubernetesNetworkConfig') ?? {};
   const ipFamily = readString(network, 'ipFamily') ?? 'ipv4';
   const access = readObject(input, 'accessConfig') ?? {};

@@ -7,13 +7,13 @@ import type { Cluster, FargateProfile, FargateProfileIssue } from '@aws-sdk/clie
 import type { ChildKind } from './cluster-children.ts';
 import { fargateProfileNotFound, invalidParameter, resourceInUse } from './errors.ts';
 import {
-  checkResourceName,
-  checkTags,
   type JsonObject,
   readObjectList,
   readRequiredString,
+  readResourceName,
   readStringList,
   readStringMap,
+  readTags,
 } from './input.ts';
 import type { EksLocation } from './resources.ts';
 
@@ -52,8 +52,7 @@ function buildFargateProfile(
   location: EksLocation,
 ): FargateProfile {
   const clusterName = cluster.name ?? '';
-  const fargateProfileName = readRequiredString(input, 'fargateProfileName');
-  checkResourceName('Fargate profile', fargateProfileName, 63);
+  const fargateProfileName = readResourceName(input, 'fargateProfileName', 'Fargate profile', 63);
   const podExecutionRoleArn = readRequiredString(input, 'podExecutionRoleArn');
   const selectors = readObjectList(input, 'selectors') ?? [];
   if (selectors.length > 5) {
@@ -66,8 +65,7 @@ function buildFargateProfile(
     readRequiredString(selector, 'namespace');
     readStringMap(selector, 'labels');
   }
-  const tags = readStringMap(input, 'tags');
-  checkTags(tags);
+  const tags = readTags(input);
   return {
     fargateProfileName,
     fargateProfileArn: `arn:aws:eks:${location.region}:${location.accountId}:fargateprofile/${clusterName}/${fargateProfileName}/${randomUUID()}`,

@@ -8,16 +8,16 @@ import type { Cluster, Issue, Nodegroup } from '@aws-sdk/client-eks';
 import type { ChildKind } from './cluster-children.ts';
 import { invalidParameter, nodegroupNotFound, resourceInUse } from './errors.ts';
 import {
-  checkResourceName,
-  checkTags,
   type JsonObject,
   readInteger,
   readObject,
   readObjectList,
   readRequiredString,
+  readResourceName,
   readString,
   readStringList,
   readStringMap,
+  readTags,
 } from './input.ts';
 import { defaultKubernetesVersion, type EksLocation, makeShortId, optional } from './resources.ts';
 
@@ -58,8 +58,7 @@ export const nodegroupKind: ChildKind<Nodegroup, Issue> = {
 /** A node group in `CREATING`, on `cluster` (which must be ACTIVE; the caller checks). */
 function buildNodegroup(input: JsonObject, cluster: Cluster, location: EksLocation): Nodegroup {
   const clusterName = cluster.name ?? '';
-  const nodegroupName = readRequiredString(input, 'nodegroupName');
-  checkResourceName('Nodegroup', nodegroupName, 63);
+  const nodegroupName = readResourceName(input, 'nodegroupName', 'Nodegroup', 63);
   const subnets = readStringList(input, 'subnets');
   if (!subnets || subnets.length === 0) {
     throw invalidParameter('subnets is required and must name at least one subnet.', {
@@ -95,8 +94,7 @@ function buildNodegroup(input: JsonObject, cluster: Cluster, location: EksLocati
   }
   const version = readString(input, 'version') ?? cluster.version ?? defaultKubernetesVersion;
   const amiType = readString(input, 'amiType') ?? defaultAmiType(version);
-  const tags = readStringMap(input, 'tags');
-  checkTags(tags);
+  const tags = readTags(input);
   const labels = readStringMap(input, 'labels') ?? {};
   const now = new Date();
   const nodegroup: Nodegroup = {

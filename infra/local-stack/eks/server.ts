@@ -21,10 +21,11 @@ import {
   type ProvisionCluster,
   type RegisteredCluster,
 } from './control-plane.ts';
-import { EksApiError, type EksErrorCode, invalidParameter } from './errors.ts';
-import { EksFaults, type EksOperationName, EksRequestCounters } from './faults.ts';
+import { EksApiError, type EksErrorCode } from './errors.ts';
+import { EksFaults, EksRequestCounters } from './faults.ts';
 import { isJsonObject, type JsonObject } from './input.ts';
 import type { ScriptedFailure } from './lifecycle.ts';
+import { matchRoute, type Route } from './routes.ts';
 
 export type {
   EksTimings,
@@ -199,126 +200,6 @@ async function handleRequest(
   } catch (error) {
     sendError(res, requestId, asEksError(error));
   }
-}
-
-interface Route {
-  operation: EksOperationName;
-  run(state: ControlPlaneState, input: JsonObject, query: URLSearchParams): JsonObject;
-}
-
-/** Maps `METHOD /path` to an operation, by the `@http` traits of the EKS model. */
-function matchRoute(method: string, pathname: string): Route | undefined {
-  const segments = pathname
-    .split('/')
-    .filter((s) => s !== '')
-    .map((s) => {
-      try {
-        return decodeURIComponent(s);
-      } catch {
-        throw invalidParameter(`The path segment ${s} is not valid percent-encoding.`);
-      }
-    });
-  if (segments[0] !== 'clusters') return undefined;
-  const [, clusterName, collection, name] = segments;
-  const key = `${method} ${segments.length}${collection ? ` ${collection}` : ''}`;
-  switch (key) {
-    case 'POST 1':
-      return {
-        operation: 'CreateCluster',
-        run: (s, input) => ({ cluster: s.createCluster(input) }),
-      };
-    case 'GET 1':
-      return {
-        operation: 'ListClusters',
-        run: (s, _input, query) => {
-          const page = s.listClusters(readMaxResults(query), query.get('nextToken') ?? undefined);
-          return { clusters: page.names, ...nextTokenMember(page.nextToken) };
-        },
-      };
-    case 'GET 2':
-      return {
-        operation: 'DescribeCluster',
-        run: (s) => ({ cluster: s.describeCluster(clusterName as string) }),
-      };
-    case 'DELETE 2':
-      return {
-        operation: 'DeleteCluster',
-        run: (s) => ({ cluster: s.deleteCluster(clusterName as string) }),
-      };
-    case 'POST 3 node-groups':
-      return {
-        operation: 'CreateNodegroup',
-        run: (s, input) => ({ nodegroup: s.nodegroups.create(clusterName as string, input) }),
-      };
-    case 'GET 3 node-groups':
-      return {
-        operation: 'ListNodegroups',
-        run: (s, _input, query) => {
-          const page = s.nodegroups.list(
-            clusterName as string,
-            readMaxResults(query),
-            query.get('nextToken') ?? undefined,
-          );
-          return { nodegroups: page.names, ...nextTokenMember(page.nextToken) };
-        },
-      };
-    case 'GET 4 node-groups':
-      return {
-        operation: 'DescribeNodegroup',
-        run: (s) => ({ nodegroup: s.nodegroups.describe(clusterName as string, name as string) }),
-      };
-    case 'DELETE 4 node-groups':
-      return {
-        operation: 'DeleteNodegroup',
-        run: (s) => ({ nodegroup: s.nodegroups.delete(clusterName as string, name as string) }),
-      };
-    case 'POST 3 fargate-profiles':
-      return {
-        operation: 'CreateFargateProfile',
-        run: (s, input) => ({
-          fargateProfile: s.fargateProfiles.create(clusterName as string, input),
-        }),
-      };
-    case 'GET 3 fargate-profiles':
-      return {
-        operation: 'ListFargateProfiles',
-        run: (s, _input, query) => {
-          const page = s.fargateProfiles.list(
-            clusterName as string,
-            readMaxResults(query),
-            query.get('nextToken') ?? undefined,
-          );
-          return { fargateProfileNames: page.names, ...nextTokenMember(page.nextToken) };
-        },
-      };
-    case 'GET 4 fargate-profiles':
-      return {
-        operation: 'DescribeFargateProfile',
-        run: (s) => ({
-          fargateProfile: s.fargateProfiles.describe(clusterName as string, name as string),
-        }),
-      };
-    case 'DELETE 4 fargate-profiles':
-      return {
-        operation: 'DeleteFargateProfile',
-        run: (s) => ({
-          fargateProfile: s.fargateProfiles.delete(clusterName as string, name as string),
-        }),
-      };
-    default:
-      return undefined;
-  }
-}
-
-const nextTokenMember = (nextToken: string | undefined): { nextToken?: string } =>
-  nextToken === undefined ? {} : { nextToken };
-
-function readMaxResults(query: URLSearchParams): number | undefined {
-  const raw = query.get('maxResults');
-  if (raw === null) return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value)) throw invalidParameter('maxResults must be an integer.');
-  return value;
 }
 
 function parseJsonBody(method: string, body: Buffer): JsonObject {
