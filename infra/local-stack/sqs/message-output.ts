@@ -1,4 +1,7 @@
-/** A received message as ReceiveMessage answers it: the system attributes and message attributes asked for. */
+/**
+ * A received message as ReceiveMessage answers it: with the system attributes and message
+ * attributes the request asked for.
+ */
 import { type MessageAttributeValue, md5OfMessageAttributes } from './md5.ts';
 import type { StoredMessage } from './queues.ts';
 
