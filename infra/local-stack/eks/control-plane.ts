@@ -1,36 +1,38 @@
 /**
- * The state of the local EKS control plane: clusters, node groups and Fargate profiles, and the
- * status machine each one goes through (`CREATING` -> `ACTIVE`, `DELETING` -> gone), with scripted
- * failures. The HTTP layer (server.ts) decodes requests and calls in here; every refusal is an
- * `EksApiError` shaped as EKS's own.
+ * The state of the local EKS control plane: clusters, and through them their node groups and
+ * Fargate profiles (cluster-children.ts), each going through the shared life cycle (lifecycle.ts)
+ * with scripted failures. The HTTP layer (server.ts) decodes requests and calls in here; every
+ * refusal is an `EksApiError` shaped as EKS's own.
  */
-import { randomBytes } from 'node:crypto';
 import type {
   Cluster,
-  ClusterIssue,
   FargateProfile,
   FargateProfileIssue,
   Issue,
   Nodegroup,
 } from '@aws-sdk/client-eks';
-import {
-  clusterNotFound,
-  fargateProfileNotFound,
-  invalidParameter,
-  invalidRequest,
-  nodegroupNotFound,
-  resourceInUse,
-} from './errors.ts';
-import type { JsonObject } from './input.ts';
+import { ClusterChildren, type FamilyContext } from './cluster-children.ts';
 import {
   buildCluster,
-  buildFargateProfile,
-  buildNodegroup,
-  defaultIssues,
-  defaultKubernetesVersion,
-  type EksLocation,
-  makeClusterHexId,
-} from './resources.ts';
+  clusterCreateIssues,
+  clusterDeleteIssues,
+  makePlaceholderCaData,
+} from './clusters.ts';
+import { clusterNotFound, invalidRequest, resourceInUse } from './errors.ts';
+import { fargateProfileKind } from './fargate-profiles.ts';
+import type { JsonObject } from './input.ts';
+import {
+  type ClusterRecord,
+  type Failure,
+  FailureScripts,
+  isSameRequest,
+  issuesOr,
+  type ScriptedFailure,
+  Transitions,
+} from './lifecycle.ts';
+import { nodegroupKind } from './nodegroups.ts';
+import { type NamePage, paginate } from './pagination.ts';
+import { defaultKubernetesVersion, type EksLocation, makeClusterHexId } from './resources.ts';
 
 /** How long each transition takes. Real EKS takes minutes; tests want milliseconds. */
 export interface EksTimings {
@@ -87,72 +89,6 @@ export interface RegisteredCluster {
   close?: () => Promise<void>;
 }
 
-/**
- * The tag a create request can carry to ask for a failure, so a state machine (not only a test)
- * can exercise its failure paths: `FAILED` (cluster) or `CREATE_FAILED` (node group, Fargate
- * profile) fail the creation; `DELETE_FAILED` fails the first deletion.
- */
-export const outcomeTagKey = 'eks-local/outcome';
-
-export const ScriptedOutcome = {
-  /** Cluster creation fails: the cluster ends FAILED. Same as CREATE_FAILED for a cluster. */
-  failed: 'FAILED',
-  /** Creation fails: node group / Fargate profile CREATE_FAILED, cluster FAILED. */
-  createFailed: 'CREATE_FAILED',
-  /**
-   * The next deletion fails: node group / Fargate profile DELETE_FAILED. A cluster has no such
-   * status; its deletion failing returns it to ACTIVE (which the ClusterDeleted waiter treats as
-   * failure), with a health issue.
-   */
-  deleteFailed: 'DELETE_FAILED',
-} as const;
-
-export type ScriptedOutcome = (typeof ScriptedOutcome)[keyof typeof ScriptedOutcome];
-
-/** A one-shot scripted failure, for tests that prefer not to tag resources. */
-export type ScriptedFailure =
-  | { resource: 'cluster'; name: string; outcome: ScriptedOutcome; issues?: ClusterIssue[] }
-  | {
-      resource: 'nodegroup';
-      clusterName: string;
-      name: string;
-      outcome: ScriptedOutcome;
-      issues?: Issue[];
-    }
-  | {
-      resource: 'fargateProfile';
-      clusterName: string;
-      name: string;
-      outcome: ScriptedOutcome;
-      issues?: FargateProfileIssue[];
-    };
-
-interface Failure<TIssue> {
-  onCreate?: TIssue[] | 'default';
-  onDelete?: TIssue[] | 'default';
-}
-
-interface ClusterRecord {
-  cluster: Cluster;
-  failure: Failure<ClusterIssue>;
-  nodegroups: Map<string, ResourceRecord<Nodegroup, Issue>>;
-  fargateProfiles: Map<string, ResourceRecord<FargateProfile, FargateProfileIssue>>;
-  close?: () => Promise<void>;
-}
-
-interface ResourceRecord<T, TIssue> {
-  resource: T;
-  failure: Failure<TIssue>;
-  /** Node groups and Fargate profiles do not echo the token, but EKS still honours it. */
-  requestToken: unknown;
-}
-
-/** One page of a List* answer. */
-export interface NamePage {
-  names: string[];
-  nextToken?: string;
-}
-
 export interface ControlPlaneStateOptions {
   location: EksLocation;
   timings: EksTimings;
@@ -164,15 +100,25 @@ export class ControlPlaneState {
   readonly #timings: EksTimings;
   readonly #provisionCluster: ProvisionCluster | undefined;
   readonly #clusters = new Map<string, ClusterRecord>();
-  readonly #scripts: ScriptedFailure[] = [];
-  readonly #timers = new Set<NodeJS.Timeout>();
-  readonly #inFlight = new Set<Promise<unknown>>();
-  #closed = false;
+  readonly #scripts = new FailureScripts();
+  readonly #transitions = new Transitions();
+  readonly nodegroups: ClusterChildren<Nodegroup, Issue>;
+  readonly fargateProfiles: ClusterChildren<FargateProfile, FargateProfileIssue>;
 
   constructor(options: ControlPlaneStateOptions) {
     this.#location = options.location;
     this.#timings = options.timings;
     this.#provisionCluster = options.provisionCluster;
+    const family: FamilyContext = {
+      location: this.#location,
+      timings: this.#timings,
+      transitions: this.#transitions,
+      scripts: this.#scripts,
+      getCluster: (name) => this.#getCluster(name),
+      getActiveCluster: (name) => this.#getActiveCluster(name),
+    };
+    this.nodegroups = new ClusterChildren(nodegroupKind, family);
+    this.fargateProfiles = new ClusterChildren(fargateProfileKind, family);
   }
 
   // ---- in-process control -------------------------------------------------------------------
@@ -208,22 +154,12 @@ export class ControlPlaneState {
 
   /** Queues a one-shot failure for the named resource's next creation or deletion. */
   script(failure: ScriptedFailure): void {
-    this.#scripts.push(failure);
-    // A resource that already exists picks up a deletion failure now.
-    if (failure.outcome !== 'DELETE_FAILED') return;
-    const record = this.#findRecord(failure);
-    if (record) {
-      record.failure.onDelete = (failure.issues as never) ?? 'default';
-      this.#scripts.splice(this.#scripts.indexOf(failure), 1);
-    }
+    this.#scripts.add(failure, this.#findRecord(failure));
   }
 
   /** Stops every pending transition and closes every provisioned cluster. */
   async close(): Promise<void> {
-    this.#closed = true;
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
-    await Promise.allSettled([...this.#inFlight]);
+    await this.#transitions.close();
     const closing = [...this.#clusters.values()].flatMap((r) => (r.close ? [r.close()] : []));
     this.#clusters.clear();
     await Promise.allSettled(closing);
@@ -244,12 +180,14 @@ export class ControlPlaneState {
     }
     const record: ClusterRecord = {
       cluster,
-      failure: this.#takeFailure({ resource: 'cluster', name }, cluster.tags),
+      failure: this.#scripts.take({ resource: 'cluster', name }, cluster.tags),
       nodegroups: new Map(),
       fargateProfiles: new Map(),
     };
     this.#clusters.set(name, record);
-    this.#after(this.#timings.clusterCreatingMs, () => this.#finishClusterCreate(record, hexId));
+    this.#transitions.after(this.#timings.clusterCreatingMs, () =>
+      this.#finishClusterCreate(record, hexId),
+    );
     return cluster;
   }
 
@@ -279,176 +217,14 @@ export class ControlPlaneState {
       throw resourceInUse('Cluster has fargate profiles attached', { clusterName: name });
     }
     cluster.status = 'DELETING';
-    this.#after(this.#timings.clusterDeletingMs, () => this.#finishClusterDelete(name, record));
+    this.#transitions.after(this.#timings.clusterDeletingMs, () =>
+      this.#finishClusterDelete(name, record),
+    );
     return cluster;
   }
 
   listClusters(maxResults: number | undefined, nextToken: string | undefined): NamePage {
     return paginate([...this.#clusters.keys()], maxResults, nextToken);
-  }
-
-  // ---- node groups --------------------------------------------------------------------------
-
-  createNodegroup(clusterName: string, input: JsonObject): Nodegroup {
-    const owner = this.#getActiveCluster(clusterName);
-    const nodegroup = buildNodegroup(input, owner.cluster, this.#location);
-    const name = nodegroup.nodegroupName as string;
-    const existing = owner.nodegroups.get(name);
-    if (existing) {
-      if (isSameRequest(existing.requestToken, input.clientRequestToken)) {
-        return existing.resource;
-      }
-      throw resourceInUse(
-        `NodeGroup already exists with name ${name} and cluster name ${clusterName}`,
-        {
-          clusterName,
-          nodegroupName: name,
-        },
-      );
-    }
-    const record: ResourceRecord<Nodegroup, Issue> = {
-      resource: nodegroup,
-      failure: this.#takeFailure({ resource: 'nodegroup', clusterName, name }, nodegroup.tags),
-      requestToken: input.clientRequestToken,
-    };
-    owner.nodegroups.set(name, record);
-    this.#after(this.#timings.nodegroupCreatingMs, () => {
-      if (record.failure.onCreate) {
-        nodegroup.status = 'CREATE_FAILED';
-        nodegroup.health = {
-          issues: issuesOr(record.failure.onCreate, defaultIssues.nodegroupCreate(nodegroup)),
-        };
-      } else {
-        nodegroup.status = 'ACTIVE';
-        nodegroup.resources = {
-          autoScalingGroups: [{ name: `eks-${name}-${randomBytes(16).toString('hex')}` }],
-        };
-      }
-      nodegroup.modifiedAt = new Date();
-    });
-    return nodegroup;
-  }
-
-  describeNodegroup(clusterName: string, nodegroupName: string): Nodegroup {
-    return this.#getNodegroup(clusterName, nodegroupName).resource;
-  }
-
-  deleteNodegroup(clusterName: string, nodegroupName: string): Nodegroup {
-    const owner = this.#getCluster(clusterName);
-    const record = this.#getNodegroup(clusterName, nodegroupName);
-    const nodegroup = record.resource;
-    if (nodegroup.status === 'DELETING') return nodegroup;
-    if (nodegroup.status === 'CREATING' || nodegroup.status === 'UPDATING') {
-      throw resourceInUse(
-        `Nodegroup ${nodegroupName} is currently in ${nodegroup.status} status.`,
-        {
-          clusterName,
-          nodegroupName,
-        },
-      );
-    }
-    nodegroup.status = 'DELETING';
-    nodegroup.modifiedAt = new Date();
-    this.#after(this.#timings.nodegroupDeletingMs, () => {
-      const failure = record.failure.onDelete;
-      if (failure) {
-        // One-shot: the next delete request goes through.
-        record.failure.onDelete = undefined;
-        nodegroup.status = 'DELETE_FAILED';
-        nodegroup.health = { issues: issuesOr(failure, defaultIssues.nodegroupDelete(nodegroup)) };
-        nodegroup.modifiedAt = new Date();
-      } else {
-        owner.nodegroups.delete(nodegroupName);
-      }
-    });
-    return nodegroup;
-  }
-
-  listNodegroups(
-    clusterName: string,
-    maxResults: number | undefined,
-    nextToken: string | undefined,
-  ): NamePage {
-    return paginate([...this.#getCluster(clusterName).nodegroups.keys()], maxResults, nextToken);
-  }
-
-  // ---- Fargate profiles ---------------------------------------------------------------------
-
-  createFargateProfile(clusterName: string, input: JsonObject): FargateProfile {
-    const owner = this.#getActiveCluster(clusterName);
-    const profile = buildFargateProfile(input, owner.cluster, this.#location);
-    const name = profile.fargateProfileName as string;
-    const existing = owner.fargateProfiles.get(name);
-    if (existing) {
-      if (isSameRequest(existing.requestToken, input.clientRequestToken)) {
-        return existing.resource;
-      }
-      throw resourceInUse('A Fargate Profile already exists with this name in this cluster.', {
-        clusterName,
-        fargateProfileName: name,
-      });
-    }
-    const record: ResourceRecord<FargateProfile, FargateProfileIssue> = {
-      resource: profile,
-      failure: this.#takeFailure({ resource: 'fargateProfile', clusterName, name }, profile.tags),
-      requestToken: input.clientRequestToken,
-    };
-    owner.fargateProfiles.set(name, record);
-    this.#after(this.#timings.fargateProfileCreatingMs, () => {
-      if (record.failure.onCreate) {
-        profile.status = 'CREATE_FAILED';
-        profile.health = {
-          issues: issuesOr(record.failure.onCreate, defaultIssues.fargateProfileCreate(profile)),
-        };
-      } else {
-        profile.status = 'ACTIVE';
-      }
-    });
-    return profile;
-  }
-
-  describeFargateProfile(clusterName: string, fargateProfileName: string): FargateProfile {
-    return this.#getFargateProfile(clusterName, fargateProfileName).resource;
-  }
-
-  deleteFargateProfile(clusterName: string, fargateProfileName: string): FargateProfile {
-    const owner = this.#getCluster(clusterName);
-    const record = this.#getFargateProfile(clusterName, fargateProfileName);
-    const profile = record.resource;
-    if (profile.status === 'DELETING') return profile;
-    if (profile.status === 'CREATING') {
-      throw resourceInUse(
-        `Fargate Profile ${fargateProfileName} is currently in CREATING status.`,
-        {
-          clusterName,
-          fargateProfileName,
-        },
-      );
-    }
-    profile.status = 'DELETING';
-    this.#after(this.#timings.fargateProfileDeletingMs, () => {
-      const failure = record.failure.onDelete;
-      if (failure) {
-        record.failure.onDelete = undefined;
-        profile.status = 'DELETE_FAILED';
-        profile.health = { issues: issuesOr(failure, defaultIssues.fargateProfileDelete(profile)) };
-      } else {
-        owner.fargateProfiles.delete(fargateProfileName);
-      }
-    });
-    return profile;
-  }
-
-  listFargateProfiles(
-    clusterName: string,
-    maxResults: number | undefined,
-    nextToken: string | undefined,
-  ): NamePage {
-    return paginate(
-      [...this.#getCluster(clusterName).fargateProfiles.keys()],
-      maxResults,
-      nextToken,
-    );
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -459,7 +235,7 @@ export class ControlPlaneState {
     if (record.failure.onCreate) {
       cluster.status = 'FAILED';
       cluster.health = {
-        issues: issuesOr(record.failure.onCreate, defaultIssues.clusterCreate(cluster)),
+        issues: issuesOr(record.failure.onCreate, clusterCreateIssues(cluster)),
       };
       return;
     }
@@ -468,7 +244,7 @@ export class ControlPlaneState {
     if (this.#provisionCluster) {
       try {
         const provisioned = await this.#provisionCluster(name);
-        if (this.#closed || this.#clusters.get(name) !== record) {
+        if (this.#transitions.closed || this.#clusters.get(name) !== record) {
           await provisioned.close();
           return;
         }
@@ -500,44 +276,12 @@ export class ControlPlaneState {
       record.failure.onDelete = undefined;
       record.cluster.status = 'ACTIVE';
       record.cluster.health = {
-        issues: issuesOr(failure, defaultIssues.clusterDelete(record.cluster)),
+        issues: issuesOr(failure, clusterDeleteIssues(record.cluster)),
       };
       return;
     }
     if (this.#clusters.get(name) === record) this.#clusters.delete(name);
     await record.close?.();
-  }
-
-  /** Runs `action` after `delayMs`, unless the control plane closes first. */
-  #after(delayMs: number, action: () => void | Promise<void>): void {
-    const timer = setTimeout(() => {
-      this.#timers.delete(timer);
-      if (this.#closed) return;
-      const running = Promise.resolve()
-        .then(action)
-        .catch(() => {})
-        .finally(() => this.#inFlight.delete(running));
-      this.#inFlight.add(running);
-    }, delayMs);
-    this.#timers.add(timer);
-  }
-
-  /** The failure a new resource is due: a queued script wins over its outcome tag. */
-  #takeFailure<TIssue>(
-    target: { resource: ScriptedFailure['resource']; name: string; clusterName?: string },
-    tags: Record<string, string> | undefined,
-  ): Failure<TIssue> {
-    const failure: Failure<TIssue> = {};
-    const tagged = tags?.[outcomeTagKey];
-    if (tagged === 'FAILED' || tagged === 'CREATE_FAILED') failure.onCreate = 'default';
-    if (tagged === 'DELETE_FAILED') failure.onDelete = 'default';
-    for (const script of this.#scripts.filter((s) => matches(s, target))) {
-      this.#scripts.splice(this.#scripts.indexOf(script), 1);
-      const issues = (script.issues as TIssue[] | undefined) ?? 'default';
-      if (script.outcome === 'DELETE_FAILED') failure.onDelete = issues;
-      else failure.onCreate = issues;
-    }
-    return failure;
   }
 
   #findRecord(target: ScriptedFailure): { failure: Failure<unknown> } | undefined {
@@ -561,87 +305,4 @@ export class ControlPlaneState {
     }
     return record;
   }
-
-  #getNodegroup(clusterName: string, nodegroupName: string): ResourceRecord<Nodegroup, Issue> {
-    const record = this.#getCluster(clusterName).nodegroups.get(nodegroupName);
-    if (!record) throw nodegroupNotFound(clusterName, nodegroupName);
-    return record;
-  }
-
-  #getFargateProfile(
-    clusterName: string,
-    fargateProfileName: string,
-  ): ResourceRecord<FargateProfile, FargateProfileIssue> {
-    const record = this.#getCluster(clusterName).fargateProfiles.get(fargateProfileName);
-    if (!record) throw fargateProfileNotFound(clusterName, fargateProfileName);
-    return record;
-  }
 }
-
-const matches = (
-  script: ScriptedFailure,
-  target: { resource: ScriptedFailure['resource']; name: string; clusterName?: string },
-): boolean =>
-  script.resource === target.resource &&
-  script.name === target.name &&
-  (script.resource === 'cluster' || script.clusterName === target.clusterName);
-
-/** A repeated create is answered with the existing resource only when it carries the same token. */
-const isSameRequest = (stored: unknown, received: unknown): boolean =>
-  typeof stored === 'string' && stored !== '' && stored === received;
-
-const issuesOr = <T>(issues: T[] | 'default', fallback: T[]): T[] =>
-  issues === 'default' ? fallback : issues;
-
-/**
- * Without a provisioning hook there is no real API server, so the CA is a placeholder shaped like
- * EKS's (base64 of a PEM block); nothing can connect to the fake endpoint anyway.
- */
-const makePlaceholderCaData = (): string => {
-  const body = randomBytes(96).toString('base64');
-  const pem = `-----BEGIN CERTIFICATE-----\n${body.match(/.{1,64}/g)?.join('\n')}\n-----END CERTIFICATE-----\n`;
-  return Buffer.from(pem).toString('base64');
-};
-
-const maxPageSize = 100;
-
-/**
- * Names sorted, a page at a time. The token names the last item returned (not an offset), so a
- * resource deleted between pages does not make the next page skip one.
- */
-function paginate(
-  names: string[],
-  maxResults: number | undefined,
-  nextToken: string | undefined,
-): NamePage {
-  const pageSize = maxResults ?? maxPageSize;
-  if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > maxPageSize) {
-    throw invalidParameter(`maxResults must be between 1 and ${maxPageSize}.`);
-  }
-  const sorted = [...names].sort();
-  let start = 0;
-  if (nextToken !== undefined) {
-    const after = decodeNextToken(nextToken);
-    start = sorted.findIndex((name) => name > after);
-    if (start === -1) start = sorted.length;
-  }
-  const page = sorted.slice(start, start + pageSize);
-  const last = page.at(-1);
-  return start + pageSize < sorted.length && last !== undefined
-    ? { names: page, nextToken: encodeNextToken(last) }
-    : { names: page };
-}
-
-const encodeNextToken = (after: string): string =>
-  Buffer.from(JSON.stringify({ after }), 'utf8').toString('base64url');
-
-const decodeNextToken = (token: string): string => {
-  try {
-    const decoded: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    const after = (decoded as { after?: unknown }).after;
-    if (typeof after === 'string') return after;
-  } catch {
-    // fall through to the EKS error below
-  }
-  throw invalidParameter('The nextToken provided is not valid.');
-};

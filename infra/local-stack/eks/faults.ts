@@ -2,6 +2,7 @@
  * Fault injection and request counting for the local EKS control plane, so tests can check that a
  * client retries what AWS would have it retry (throttling, 5xx) and gives up on the rest.
  */
+import { FaultQueue } from '../http/fault-queue.ts';
 import { EksApiError } from './errors.ts';
 
 /** The operations the local control plane serves, by their EKS API names. */
@@ -37,22 +38,16 @@ export type InjectedFaultKind = (typeof InjectedFault)[keyof typeof InjectedFaul
 /** `'*'` matches every operation. */
 export type OperationSelector = EksOperationName | '*';
 
-interface FaultRule {
-  operation: OperationSelector;
-  kind: InjectedFaultKind;
-  remaining: number;
-}
-
 /** Faults the next requests will meet; each rule is used up request by request, oldest first. */
 export class EksFaults {
-  #rules: FaultRule[] = [];
+  readonly #queue = new FaultQueue<EksOperationName, InjectedFaultKind>();
   #latencyMs = new Map<OperationSelector, number>();
 
   /** The next `times` requests for `operation` are answered with the fault instead. */
   inject(operation: OperationSelector, kind: InjectedFaultKind, times = 1): void {
     if (!Number.isInteger(times) || times < 1)
       throw new RangeError('times must be a positive integer');
-    this.#rules.push({ operation, kind, remaining: times });
+    this.#queue.enqueue((name) => operation === '*' || operation === name, kind, times);
   }
 
   /** Every answer to `operation` is delayed by `delayMs` (0 removes the delay). */
@@ -63,22 +58,19 @@ export class EksFaults {
 
   /** Removes every pending fault and delay. */
   clear(): void {
-    this.#rules = [];
+    this.#queue.clear();
     this.#latencyMs.clear();
   }
 
   /** How many injected faults are still waiting to be served. */
   get pending(): number {
-    return this.#rules.reduce((sum, rule) => sum + rule.remaining, 0);
+    return this.#queue.pending;
   }
 
   /** @internal Consumes the fault due for this request, if any. */
   takeFault(operation: EksOperationName): EksApiError | undefined {
-    const rule = this.#rules.find((r) => r.operation === '*' || r.operation === operation);
-    if (!rule) return undefined;
-    rule.remaining -= 1;
-    if (rule.remaining === 0) this.#rules.splice(this.#rules.indexOf(rule), 1);
-    return toError(rule.kind);
+    const kind = this.#queue.take(operation);
+    return kind === undefined ? undefined : toError(kind);
   }
 
   /** @internal The delay for this request: the operation's own, else the catch-all one. */

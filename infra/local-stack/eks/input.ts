@@ -80,8 +80,27 @@ export function readObjectList(input: JsonObject, member: string): JsonObject[] 
   return value;
 }
 
+/** The required name member of a create request, checked by `checkResourceName`. */
+export function readResourceName(
+  input: JsonObject,
+  member: string,
+  kind: string,
+  maxLength: number,
+): string {
+  const name = readRequiredString(input, member);
+  checkResourceName(kind, name, maxLength);
+  return name;
+}
+
+/** The `tags` member of a create request, checked by `checkTags`. */
+export function readTags(input: JsonObject): Record<string, string> | undefined {
+  const tags = readStringMap(input, 'tags');
+  checkTags(tags);
+  return tags;
+}
+
 /** Names of clusters, node groups and Fargate profiles: EKS's pattern `^[0-9A-Za-z][A-Za-z0-9\-_]*`. */
-export function checkResourceName(kind: string, name: string, maxLength: number): void {
+function checkResourceName(kind: string, name: string, maxLength: number): void {
   if (name.length > maxLength || !/^[0-9A-Za-z][A-Za-z0-9\-_]*$/.test(name)) {
     throw invalidParameter(
       `${kind} name ${JSON.stringify(name)} is invalid: it must be 1-${maxLength} characters, start with an alphanumeric character and contain only alphanumeric characters, hyphens and underscores.`,
@@ -90,7 +109,7 @@ export function checkResourceName(kind: string, name: string, maxLength: number)
 }
 
 /** EKS's tag rules: at most 50 tags, keys 1-128 characters not starting `aws:`, values up to 256. */
-export function checkTags(tags: Record<string, string> | undefined): void {
+function checkTags(tags: Record<string, string> | undefined): void {
   if (!tags) return;
   const entries = Object.entries(tags);
   if (entries.length > 50) throw invalidParameter('A resource can have at most 50 tags.');

@@ -8,9 +8,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { verifySigV4Request } from '../aws-protocol/sigv4-verifier.ts';
+import { sendAwsAnswer } from '../http/aws-answer.ts';
+import { loopbackEndpoint, serveOnLoopback } from '../http/loopback-server.ts';
+import { parseJsonObjectBody, readCappedBody } from '../http/request-body.ts';
 import { localAccountId, localRegion } from '../identities.ts';
 import {
   ControlPlaneState,
@@ -18,23 +20,24 @@ import {
   type EksTimings,
   type ProvisionCluster,
   type RegisteredCluster,
-  type ScriptedFailure,
 } from './control-plane.ts';
-import { EksApiError, type EksErrorCode, invalidParameter } from './errors.ts';
-import { EksFaults, type EksOperationName, EksRequestCounters } from './faults.ts';
+import { EksApiError, type EksErrorCode } from './errors.ts';
+import { EksFaults, EksRequestCounters } from './faults.ts';
 import { isJsonObject, type JsonObject } from './input.ts';
+import type { ScriptedFailure } from './lifecycle.ts';
+import { matchRoute, type Route } from './routes.ts';
 
 export type {
   EksTimings,
   ProvisionCluster,
   ProvisionedCluster,
   RegisteredCluster,
-  ScriptedFailure,
-  ScriptedOutcome,
 } from './control-plane.ts';
-export { defaultEksTimings, outcomeTagKey } from './control-plane.ts';
+export { defaultEksTimings } from './control-plane.ts';
 export type { EksOperationName, InjectedFaultKind, OperationSelector } from './faults.ts';
 export { EksFaults, EksOperation, EksRequestCounters, InjectedFault } from './faults.ts';
+export type { ScriptedFailure, ScriptedOutcome } from './lifecycle.ts';
+export { outcomeTagKey } from './lifecycle.ts';
 
 export interface EksControlPlaneOptions {
   /** The region requests must be signed for; also used in ARNs. @default 'us-east-1' */
@@ -109,23 +112,17 @@ export async function startEksControlPlane(
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
     } else socket.destroy();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const listening = await serveOnLoopback(server, { port: options.port });
 
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: loopbackEndpoint(listening.port),
     region,
     registerCluster: (cluster) => state.registerCluster(cluster),
     script: (failure) => state.script(failure),
     faults,
     counters,
     async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+      await listening.close();
       await state.close();
     },
   };
@@ -144,9 +141,17 @@ async function handleRequest(
   ctx: Context,
 ): Promise<void> {
   const requestId = randomUUID();
-  const body = await readBody(req);
-  if (body === undefined) {
-    sendError(res, requestId, new EksApiError('SerializationException', 'Request body too large.'));
+  let body: Buffer;
+  try {
+    body = await readCappedBody(
+      req,
+      maxBodyBytes,
+      () => new EksApiError('SerializationException', 'Request body too large.'),
+    );
+  } catch (error) {
+    // Only the size refusal is answered here; a failed read (client gone) is the caller's.
+    if (!(error instanceof EksApiError)) throw error;
+    sendError(res, requestId, error);
     return;
   }
   const verification = await verifySigV4Request(
@@ -197,149 +202,13 @@ async function handleRequest(
   }
 }
 
-interface Route {
-  operation: EksOperationName;
-  run(state: ControlPlaneState, input: JsonObject, query: URLSearchParams): JsonObject;
-}
-
-/** Maps `METHOD /path` to an operation, by the `@http` traits of the EKS model. */
-function matchRoute(method: string, pathname: string): Route | undefined {
-  const segments = pathname
-    .split('/')
-    .filter((s) => s !== '')
-    .map((s) => {
-      try {
-        return decodeURIComponent(s);
-      } catch {
-        throw invalidParameter(`The path segment ${s} is not valid percent-encoding.`);
-      }
-    });
-  if (segments[0] !== 'clusters') return undefined;
-  const [, clusterName, collection, name] = segments;
-  const key = `${method} ${segments.length}${collection ? ` ${collection}` : ''}`;
-  switch (key) {
-    case 'POST 1':
-      return {
-        operation: 'CreateCluster',
-        run: (s, input) => ({ cluster: s.createCluster(input) }),
-      };
-    case 'GET 1':
-      return {
-        operation: 'ListClusters',
-        run: (s, _input, query) => {
-          const page = s.listClusters(readMaxResults(query), query.get('nextToken') ?? undefined);
-          return { clusters: page.names, ...nextTokenMember(page.nextToken) };
-        },
-      };
-    case 'GET 2':
-      return {
-        operation: 'DescribeCluster',
-        run: (s) => ({ cluster: s.describeCluster(clusterName as string) }),
-      };
-    case 'DELETE 2':
-      return {
-        operation: 'DeleteCluster',
-        run: (s) => ({ cluster: s.deleteCluster(clusterName as string) }),
-      };
-    case 'POST 3 node-groups':
-      return {
-        operation: 'CreateNodegroup',
-        run: (s, input) => ({ nodegroup: s.createNodegroup(clusterName as string, input) }),
-      };
-    case 'GET 3 node-groups':
-      return {
-        operation: 'ListNodegroups',
-        run: (s, _input, query) => {
-          const page = s.listNodegroups(
-            clusterName as string,
-            readMaxResults(query),
-            query.get('nextToken') ?? undefined,
-          );
-          return { nodegroups: page.names, ...nextTokenMember(page.nextToken) };
-        },
-      };
-    case 'GET 4 node-groups':
-      return {
-        operation: 'DescribeNodegroup',
-        run: (s) => ({ nodegroup: s.describeNodegroup(clusterName as string, name as string) }),
-      };
-    case 'DELETE 4 node-groups':
-      return {
-        operation: 'DeleteNodegroup',
-        run: (s) => ({ nodegroup: s.deleteNodegroup(clusterName as string, name as string) }),
-      };
-    case 'POST 3 fargate-profiles':
-      return {
-        operation: 'CreateFargateProfile',
-        run: (s, input) => ({
-          fargateProfile: s.createFargateProfile(clusterName as string, input),
-        }),
-      };
-    case 'GET 3 fargate-profiles':
-      return {
-        operation: 'ListFargateProfiles',
-        run: (s, _input, query) => {
-          const page = s.listFargateProfiles(
-            clusterName as string,
-            readMaxResults(query),
-            query.get('nextToken') ?? undefined,
-          );
-          return { fargateProfileNames: page.names, ...nextTokenMember(page.nextToken) };
-        },
-      };
-    case 'GET 4 fargate-profiles':
-      return {
-        operation: 'DescribeFargateProfile',
-        run: (s) => ({
-          fargateProfile: s.describeFargateProfile(clusterName as string, name as string),
-        }),
-      };
-    case 'DELETE 4 fargate-profiles':
-      return {
-        operation: 'DeleteFargateProfile',
-        run: (s) => ({
-          fargateProfile: s.deleteFargateProfile(clusterName as string, name as string),
-        }),
-      };
-    default:
-      return undefined;
-  }
-}
-
-const nextTokenMember = (nextToken: string | undefined): { nextToken?: string } =>
-  nextToken === undefined ? {} : { nextToken };
-
-function readMaxResults(query: URLSearchParams): number | undefined {
-  const raw = query.get('maxResults');
-  if (raw === null) return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value)) throw invalidParameter('maxResults must be an integer.');
-  return value;
-}
-
 function parseJsonBody(method: string, body: Buffer): JsonObject {
-  if (method !== 'POST' || body.length === 0) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new EksApiError('SerializationException', 'The request body is not valid JSON.');
-  }
-  if (!isJsonObject(parsed)) {
-    throw new EksApiError('SerializationException', 'The request body must be a JSON object.');
-  }
-  return parsed;
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBodyBytes) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  if (method !== 'POST') return {};
+  return parseJsonObjectBody(body, {
+    notJson: () => new EksApiError('SerializationException', 'The request body is not valid JSON.'),
+    notObject: () =>
+      new EksApiError('SerializationException', 'The request body must be a JSON object.'),
+  });
 }
 
 /**
@@ -365,12 +234,10 @@ const asEksError = (error: unknown): EksApiError =>
     : new EksApiError('ServerException', `Internal error: ${(error as Error)?.message ?? error}`);
 
 function sendError(res: ServerResponse, requestId: string, error: EksApiError): void {
-  res.writeHead(error.statusCode, {
-    'content-type': 'application/json',
-    'x-amzn-requestid': requestId,
-    'x-amzn-errortype': error.code,
+  sendAwsAnswer(res, error.statusCode, 'application/json', JSON.stringify(error.toBody()), {
+    requestId,
+    headers: { 'x-amzn-errortype': error.code },
   });
-  res.end(JSON.stringify(error.toBody()));
 }
 
 function sendJson(
@@ -379,11 +246,9 @@ function sendJson(
   requestId: string,
   output: JsonObject,
 ): void {
-  res.writeHead(statusCode, {
-    'content-type': 'application/json',
-    'x-amzn-requestid': requestId,
+  sendAwsAnswer(res, statusCode, 'application/json', JSON.stringify(toWire(output)), {
+    requestId,
   });
-  res.end(JSON.stringify(toWire(output)));
 }
 
 /** Deep copy with timestamps as epoch seconds, as the EKS wire format has them. */

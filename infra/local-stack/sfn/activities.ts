@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { assertValidName, parseActivityArn, toActivityArn } from './names.ts';
+import { assertValidName, findByArn, parseActivityArn, toActivityArn } from './names.ts';
 import { SfnServiceError } from './protocol.ts';
 
 /** What the execution side hears about a task it scheduled. Called at most once per ending. */
@@ -26,7 +26,7 @@ export interface ScheduledActivityTask {
   close(): void;
 }
 
-interface Activity {
+export interface Activity {
   arn: string;
   name: string;
   creationDate: Date;
@@ -99,15 +99,7 @@ export class ActivityService {
   }
 
   describeActivity(arn: unknown): Activity {
-    parseActivityArn(arn);
-    const activity = this.activities.get(arn as string);
-    if (!activity) {
-      throw new SfnServiceError(
-        'ActivityDoesNotExist',
-        `Activity Does Not Exist: '${String(arn)}'`,
-      );
-    }
-    return activity;
+    return findByArn(this.activities, arn, 'activity');
   }
 
   listActivities(): Activity[] {

@@ -15,8 +15,8 @@ import {
 import { maxJsonDepth, measureJsonDepth } from './json-depth.ts';
 import {
   assertValidName,
+  findByArn,
   parseActivityArn,
-  parseExecutionArn,
   parseStateMachineArn,
   toExecutionArn,
   toStateMachineArn,
@@ -123,15 +123,7 @@ export class ExecutionService {
   }
 
   describeStateMachine(arn: unknown): StateMachineRecord {
-    parseStateMachineArn(arn);
-    const record = this.stateMachines.get(arn as string);
-    if (!record) {
-      throw new SfnServiceError(
-        'StateMachineDoesNotExist',
-        `State Machine Does Not Exist: '${String(arn)}'`,
-      );
-    }
-    return record;
+    return findByArn(this.stateMachines, arn, 'stateMachine');
   }
 
   listStateMachines(): StateMachineRecord[] {
@@ -206,15 +198,7 @@ export class ExecutionService {
   }
 
   describeExecution(arn: unknown): ExecutionRecord {
-    parseExecutionArn(arn);
-    const execution = this.executions.get(arn as string);
-    if (!execution) {
-      throw new SfnServiceError(
-        'ExecutionDoesNotExist',
-        `Execution Does Not Exist: '${String(arn)}'`,
-      );
-    }
-    return execution;
+    return findByArn(this.executions, arn, 'execution');
   }
 
   /** Newest first, as AWS lists them. */

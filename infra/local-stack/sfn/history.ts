@@ -1,4 +1,5 @@
-import { SfnServiceError, toEpochSeconds } from './protocol.ts';
+import { listPage } from './pagination.ts';
+import { toEpochSeconds } from './protocol.ts';
 
 /** One execution history event as `GetExecutionHistory` returns it (details keyed as AWS does). */
 export interface HistoryEvent {
@@ -34,9 +35,6 @@ const detailsKeyFor = (type: string): string | undefined => {
   return detailsKeyByType[type];
 };
 
-const defaultPageSize = 100;
-const maxPageSize = 1000;
-
 /**
  * An execution's history. `previousEventId` is the event recorded just before (AWS links the
  * causally preceding event; for a sequential machine that is the same one).
@@ -63,19 +61,13 @@ export class ExecutionHistory {
   }
 
   /** One page in `GetExecutionHistory` wire form. */
-  page(request: { maxResults?: unknown; reverseOrder?: unknown; nextToken?: unknown }): {
-    events: Record<string, unknown>[];
-    nextToken?: string;
-  } {
+  page(request: {
+    maxResults?: unknown;
+    reverseOrder?: unknown;
+    nextToken?: unknown;
+  }): Record<string, unknown> {
     const ordered = request.reverseOrder === true ? [...this.events].reverse() : this.events;
-    const size = toPageSize(request.maxResults);
-    const offset = decodeOffset(request.nextToken);
-    const slice = ordered.slice(offset, offset + size);
-    const next = offset + size < ordered.length ? encodeOffset(offset + size) : undefined;
-    return {
-      events: slice.map(toWireEvent),
-      ...(next ? { nextToken: next } : {}),
-    };
+    return listPage('events', ordered, request, toWireEvent);
   }
 }
 
@@ -90,51 +82,3 @@ const toWireEvent = (event: HistoryEvent): Record<string, unknown> => ({
 
 const stripUndefined = (value: Record<string, unknown>): Record<string, unknown> =>
   Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined));
-
-/** `maxResults` 0 or absent means the default page size, as in AWS. */
-export const toPageSize = (maxResults: unknown): number => {
-  if (maxResults === undefined || maxResults === null || maxResults === 0) return defaultPageSize;
-  if (
-    typeof maxResults !== 'number' ||
-    !Number.isInteger(maxResults) ||
-    maxResults < 0 ||
-    maxResults > maxPageSize
-  ) {
-    throw new SfnServiceError(
-      'ValidationException',
-      `1 validation error detected: Value '${String(maxResults)}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to ${maxPageSize}`,
-    );
-  }
-  return maxResults;
-};
-
-/** Opaque page tokens, as AWS's are: a version tag and an offset. */
-export const encodeOffset = (offset: number): string =>
-  Buffer.from(JSON.stringify({ v: 1, offset })).toString('base64url');
-
-export const decodeOffset = (token: unknown): number => {
-  if (token === undefined || token === null || token === '') return 0;
-  try {
-    const decoded = JSON.parse(Buffer.from(String(token), 'base64url').toString('utf8')) as {
-      v?: unknown;
-      offset?: unknown;
-    };
-    if (decoded.v === 1 && typeof decoded.offset === 'number' && decoded.offset >= 0) {
-      return decoded.offset;
-    }
-  } catch {
-    // fall through: AWS answers InvalidToken for a page token it did not issue
-  }
-  throw new SfnServiceError('InvalidToken', `Invalid Token: 'Invalid nextToken'`);
-};
-
-/** Slices a list into one page, for the List* operations. */
-export const paginate = <T>(
-  items: readonly T[],
-  request: { maxResults?: unknown; nextToken?: unknown },
-): { page: T[]; nextToken?: string } => {
-  const size = toPageSize(request.maxResults);
-  const offset = decodeOffset(request.nextToken);
-  const page = items.slice(offset, offset + size);
-  return offset + size < items.length ? { page, nextToken: encodeOffset(offset + size) } : { page };
-};

@@ -53,3 +53,29 @@ const invalidArn = (arn: unknown): SfnServiceError =>
     'InvalidArn',
     `Invalid Arn: 'Resource type not valid in this context: ${String(arn)}'`,
   );
+
+/** What each kind of ARN names, as AWS words a missing one. */
+const missingRecord = {
+  activity: { type: 'ActivityDoesNotExist', label: 'Activity' },
+  stateMachine: { type: 'StateMachineDoesNotExist', label: 'State Machine' },
+  execution: { type: 'ExecutionDoesNotExist', label: 'Execution' },
+} as const;
+
+/**
+ * The record an ARN names: `InvalidArn` for a malformed ARN of that kind, `<Kind>DoesNotExist`
+ * for one nothing has.
+ */
+export const findByArn = <T>(
+  records: ReadonlyMap<string, T>,
+  arn: unknown,
+  kind: keyof typeof missingRecord,
+): T => {
+  if (kind === 'execution') parseExecutionArn(arn);
+  else parseArn(arn, kind);
+  const record = records.get(arn as string);
+  if (record === undefined) {
+    const { type, label } = missingRecord[kind];
+    throw new SfnServiceError(type, `${label} Does Not Exist: '${String(arn)}'`);
+  }
+  return record;
+};

@@ -1,8 +1,8 @@
-import type { ActivityService } from './activities.ts';
+import type { Activity, ActivityService } from './activities.ts';
 import type { ExecutionRecord, ExecutionService } from './executions.ts';
 import { ExecutionStatus } from './executions.ts';
-import { paginate } from './history.ts';
 import { maxJsonDepth, measureJsonDepth } from './json-depth.ts';
+import { listPage } from './pagination.ts';
 import {
   type ConstraintViolation,
   SfnServiceError,
@@ -43,25 +43,8 @@ export const makeOperations = (
     const activity = activities.createActivity(r.name);
     return { activityArn: activity.arn, creationDate: toEpochSeconds(activity.creationDate) };
   },
-  DescribeActivity: (r) => {
-    const activity = activities.describeActivity(r.activityArn);
-    return {
-      activityArn: activity.arn,
-      name: activity.name,
-      creationDate: toEpochSeconds(activity.creationDate),
-    };
-  },
-  ListActivities: (r) => {
-    const { page, nextToken } = paginate(activities.listActivities(), r);
-    return {
-      activities: page.map((a) => ({
-        activityArn: a.arn,
-        name: a.name,
-        creationDate: toEpochSeconds(a.creationDate),
-      })),
-      ...(nextToken ? { nextToken } : {}),
-    };
-  },
+  DescribeActivity: (r) => toActivitySummary(activities.describeActivity(r.activityArn)),
+  ListActivities: (r) => listPage('activities', activities.listActivities(), r, toActivitySummary),
   DeleteActivity: (r) => {
     activities.deleteActivity(r.activityArn);
     return {};
@@ -131,18 +114,13 @@ export const makeOperations = (
       tracingConfiguration: { enabled: false },
     };
   },
-  ListStateMachines: (r) => {
-    const { page, nextToken } = paginate(executions.listStateMachines(), r);
-    return {
-      stateMachines: page.map((m) => ({
-        stateMachineArn: m.arn,
-        name: m.name,
-        type: m.type,
-        creationDate: toEpochSeconds(m.creationDate),
-      })),
-      ...(nextToken ? { nextToken } : {}),
-    };
-  },
+  ListStateMachines: (r) =>
+    listPage('stateMachines', executions.listStateMachines(), r, (m) => ({
+      stateMachineArn: m.arn,
+      name: m.name,
+      type: m.type,
+      creationDate: toEpochSeconds(m.creationDate),
+    })),
   DeleteStateMachine: (r) => {
     executions.deleteStateMachine(r.stateMachineArn);
     return {};
@@ -169,21 +147,12 @@ export const makeOperations = (
         `1 validation error detected: Value '${statusFilter}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [${Object.values(ExecutionStatus).join(', ')}]`,
       );
     }
-    const { page, nextToken } = paginate(
+    return listPage(
+      'executions',
       executions.listExecutions(r.stateMachineArn, statusFilter),
       r,
+      toExecutionSummary,
     );
-    return {
-      executions: page.map((e) => ({
-        executionArn: e.arn,
-        stateMachineArn: e.stateMachineArn,
-        name: e.name,
-        status: e.status,
-        startDate: toEpochSeconds(e.startDate),
-        ...(e.stopDate ? { stopDate: toEpochSeconds(e.stopDate) } : {}),
-      })),
-      ...(nextToken ? { nextToken } : {}),
-    };
   },
   StopExecution: (r) => {
     const error = optionalString(r, 'error');
@@ -198,13 +167,25 @@ export const makeOperations = (
   GetExecutionHistory: (r) => executions.describeExecution(r.executionArn).history.page(r),
 });
 
-const toDescribedExecution = (e: ExecutionRecord): Record<string, unknown> => ({
+/** DescribeActivity's answer, and one ListActivities item. */
+const toActivitySummary = (activity: Activity): Record<string, unknown> => ({
+  activityArn: activity.arn,
+  name: activity.name,
+  creationDate: toEpochSeconds(activity.creationDate),
+});
+
+/** One ListExecutions item; DescribeExecution answers these members and more. */
+const toExecutionSummary = (e: ExecutionRecord): Record<string, unknown> => ({
   executionArn: e.arn,
   stateMachineArn: e.stateMachineArn,
   name: e.name,
   status: e.status,
   startDate: toEpochSeconds(e.startDate),
   ...(e.stopDate ? { stopDate: toEpochSeconds(e.stopDate) } : {}),
+});
+
+const toDescribedExecution = (e: ExecutionRecord): Record<string, unknown> => ({
+  ...toExecutionSummary(e),
   input: e.input,
   inputDetails: { included: true },
   ...(e.output !== undefined ? { output: e.output, outputDetails: { included: true } } : {}),

@@ -1,5 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendAwsAnswer } from '../http/aws-answer.ts';
+import { parseJsonObjectBody, readCappedBody } from '../http/request-body.ts';
 
 /** The AWS JSON 1.0 content type Step Functions speaks. */
 export const jsonContentType = 'application/x-amz-json-1.0';
@@ -46,47 +47,26 @@ export const toValidationError = (violations: readonly ConstraintViolation[]): S
 };
 
 /** Reads a whole request body; Step Functions requests are small JSON documents. */
-export const readBody = async (req: IncomingMessage, maxBytes: number): Promise<Buffer> => {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    total += buffer.length;
-    if (total > maxBytes) {
-      throw new SfnServiceError('SerializationException', 'Request body is too large.', {
+export const readBody = (req: IncomingMessage, maxBytes: number): Promise<Buffer> =>
+  readCappedBody(
+    req,
+    maxBytes,
+    () =>
+      new SfnServiceError('SerializationException', 'Request body is too large.', {
         statusCode: 413,
-      });
-    }
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks);
-};
+      }),
+  );
 
 /** Parses a JSON 1.0 request body: an object, or `{}` when empty. */
-export const parseRequestObject = (body: Buffer): Record<string, unknown> => {
-  if (body.length === 0) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new SfnServiceError('SerializationException', 'Request body is not valid JSON.');
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new SfnServiceError('SerializationException', 'Request body must be a JSON object.');
-  }
-  return parsed as Record<string, unknown>;
-};
-
-export const sendJson = (res: ServerResponse, statusCode: number, body: unknown): void => {
-  if (res.writableEnded || res.destroyed) return;
-  const payload = JSON.stringify(body);
-  res.writeHead(statusCode, {
-    'content-type': jsonContentType,
-    'content-length': Buffer.byteLength(payload),
-    'x-amzn-requestid': randomUUID(),
+export const parseRequestObject = (body: Buffer): Record<string, unknown> =>
+  parseJsonObjectBody(body, {
+    notJson: () => new SfnServiceError('SerializationException', 'Request body is not valid JSON.'),
+    notObject: () =>
+      new SfnServiceError('SerializationException', 'Request body must be a JSON object.'),
   });
-  res.end(payload);
-};
+
+export const sendJson = (res: ServerResponse, statusCode: number, body: unknown): void =>
+  sendAwsAnswer(res, statusCode, jsonContentType, JSON.stringify(body));
 
 export const sendError = (res: ServerResponse, error: SfnServiceError): void => {
   // The SDK reads the shape name from `__type` (anything after a `#` is the name).

@@ -1,7 +1,9 @@
 import './promise-with-resolvers.ts';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { verifySigV4Request } from '../aws-protocol/sigv4-verifier.ts';
+import { clientGoneSignal } from '../http/client-gone.ts';
+import { FaultQueue, type OperationFaults, operationFaults } from '../http/fault-queue.ts';
+import { loopbackEndpoint, startLoopbackServer } from '../http/loopback-server.ts';
 import { localRegion } from '../identities.ts';
 import { ActivityService } from './activities.ts';
 import { ExecutionService } from './executions.ts';
@@ -52,11 +54,7 @@ export interface LocalStepFunctions {
     enable(config: ThrottlingConfig): void;
     disable(): void;
   };
-  faults: {
-    /** Answers the next `count` calls of `operation` with `fault`. */
-    failNext(operation: string, fault: InjectedFault, count?: number): void;
-    clear(): void;
-  };
+  faults: OperationFaults<InjectedFault>;
   /** Answers held polls with `{}`, stops running executions and closes the server. */
   close(): Promise<void>;
 }
@@ -81,7 +79,7 @@ export async function startStepFunctions(
   });
   const operations = makeOperations(activities, executions);
   let bucket = options.throttling ? new TokenBucket(options.throttling) : undefined;
-  const faults = new Map<string, { fault: InjectedFault; remaining: number }>();
+  const faults = new FaultQueue<string, InjectedFault>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readBody(req, maxRequestBytes);
@@ -104,49 +102,42 @@ export async function startStepFunctions(
       throw new SfnServiceError('UnknownOperationException', `Unknown operation '${target}'.`);
     }
     const request = parseRequestObject(body);
-    const injected = faults.get(name);
-    if (injected && injected.remaining > 0) {
-      injected.remaining -= 1;
-      throw new SfnServiceError(injected.fault.type, injected.fault.message ?? 'Injected fault', {
-        statusCode: injected.fault.statusCode ?? 500,
+    const injected = faults.take(name);
+    if (injected) {
+      throw new SfnServiceError(injected.type, injected.message ?? 'Injected fault', {
+        statusCode: injected.statusCode ?? 500,
       });
     }
     if (bucket && throttledOperations.has(name) && !bucket.tryTake()) {
       throw new SfnServiceError('ThrottlingException', 'Rate exceeded');
     }
-    const clientGone = new AbortController();
-    res.on('close', () => {
-      if (!res.writableEnded) clientGone.abort();
-    });
-    const result = await operation(request, { clientGone: clientGone.signal });
+    const result = await operation(request, { clientGone: clientGoneSignal(res) });
     sendJson(res, 200, result);
   };
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      if (error instanceof SfnServiceError) {
-        sendError(res, error);
-        return;
-      }
-      // Never echo the request: it may hold a task token or task output.
-      sendError(
-        res,
-        new SfnServiceError(
-          'InternalFailure',
-          'Internal failure in the local Step Functions service.',
-          { statusCode: 500 },
-        ),
-      );
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const listening = await startLoopbackServer(
+    (req, res) => {
+      handle(req, res).catch((error: unknown) => {
+        if (error instanceof SfnServiceError) {
+          sendError(res, error);
+          return;
+        }
+        // Never echo the request: it may hold a task token or task output.
+        sendError(
+          res,
+          new SfnServiceError(
+            'InternalFailure',
+            'Internal failure in the local Step Functions service.',
+            { statusCode: 500 },
+          ),
+        );
+      });
+    },
+    { port: options.port },
+  );
 
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: loopbackEndpoint(listening.port),
     throttling: {
       enable: (config) => {
         bucket = new TokenBucket(config);
@@ -155,20 +146,12 @@ export async function startStepFunctions(
         bucket = undefined;
       },
     },
-    faults: {
-      failNext: (operation, fault, count = 1) => {
-        faults.set(operation, { fault, remaining: count });
-      },
-      clear: () => faults.clear(),
-    },
+    faults: operationFaults(faults),
     close: async () => {
+      // Held polls are answered first; the server's close lets those answers flush.
       activities.close();
       executions.close();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Held polls were just answered; let their responses flush, then drop keep-alive sockets.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      server.closeAllConnections();
-      await closed;
+      await listening.close();
     },
   };
 }

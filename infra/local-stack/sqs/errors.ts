@@ -27,6 +27,13 @@ export class SqsError extends Error {
   }
 }
 
+/** Most SQS-specific errors: the query code is the shape name under `AWS.SimpleQueueService.`. */
+const simpleQueueServiceError = (type: string, message: string, statusCode?: number): SqsError =>
+  new SqsError(type, message, {
+    queryCode: `AWS.SimpleQueueService.${type}`,
+    ...(statusCode === undefined ? {} : { statusCode }),
+  });
+
 /** The errors the SDK models, with the query codes and statuses from its schema. */
 export const sqsErrors = {
   queueDoesNotExist: () =>
@@ -46,9 +53,7 @@ export const sqsErrors = {
       { statusCode: 404 },
     ),
   messageNotInflight: () =>
-    new SqsError('MessageNotInflight', 'The message referred to is not in flight.', {
-      queryCode: 'AWS.SimpleQueueService.MessageNotInflight',
-    }),
+    simpleQueueServiceError('MessageNotInflight', 'The message referred to is not in flight.'),
   invalidAttributeName: (name: string) =>
     new SqsError('InvalidAttributeName', `Unknown Attribute ${name}.`),
   invalidAttributeValue: (name: string, reason: string) =>
@@ -62,35 +67,33 @@ export const sqsErrors = {
       'Invalid characters found. Valid unicode characters are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF',
     ),
   purgeQueueInProgress: (name: string) =>
-    new SqsError(
+    simpleQueueServiceError(
       'PurgeQueueInProgress',
       `Only one PurgeQueue operation on ${name} is allowed every 60 seconds.`,
-      { queryCode: 'AWS.SimpleQueueService.PurgeQueueInProgress', statusCode: 403 },
+      403,
     ),
   emptyBatchRequest: () =>
-    new SqsError('EmptyBatchRequest', 'There should be at least one entry in the request.', {
-      queryCode: 'AWS.SimpleQueueService.EmptyBatchRequest',
-    }),
+    simpleQueueServiceError(
+      'EmptyBatchRequest',
+      'There should be at least one entry in the request.',
+    ),
   tooManyEntriesInBatchRequest: (count: number) =>
-    new SqsError(
+    simpleQueueServiceError(
       'TooManyEntriesInBatchRequest',
       `Maximum number of entries per request are 10. You have sent ${count}.`,
-      { queryCode: 'AWS.SimpleQueueService.TooManyEntriesInBatchRequest' },
     ),
   batchEntryIdsNotDistinct: (id: string) =>
-    new SqsError('BatchEntryIdsNotDistinct', `Id ${id} repeated.`, {
-      queryCode: 'AWS.SimpleQueueService.BatchEntryIdsNotDistinct',
-    }),
+    simpleQueueServiceError('BatchEntryIdsNotDistinct', `Id ${id} repeated.`),
   invalidBatchEntryId: () =>
-    new SqsError(
+    simpleQueueServiceError(
       'InvalidBatchEntryId',
       'A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.',
-      { queryCode: 'AWS.SimpleQueueService.InvalidBatchEntryId' },
     ),
   batchRequestTooLong: (maxBytes: number) =>
-    new SqsError('BatchRequestTooLong', `Batch requests cannot be longer than ${maxBytes} bytes.`, {
-      queryCode: 'AWS.SimpleQueueService.BatchRequestTooLong',
-    }),
+    simpleQueueServiceError(
+      'BatchRequestTooLong',
+      `Batch requests cannot be longer than ${maxBytes} bytes.`,
+    ),
 } as const;
 
 // Receipt handles are opaque but not secret-free; an error never echoes one whole.

@@ -1,7 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { verifySigV4Request } from '../aws-protocol/sigv4-verifier.ts';
+import { sendAwsAnswer } from '../http/aws-answer.ts';
+import { clientGoneSignal } from '../http/client-gone.ts';
+import { FaultQueue, type OperationFaults, operationFaults } from '../http/fault-queue.ts';
+import { loopbackEndpoint, serveOnLoopback } from '../http/loopback-server.ts';
+import { parseJsonObjectBody, readCappedBody } from '../http/request-body.ts';
 import { localAccountId, localRegion } from '../identities.ts';
 import { parseRedrivePolicy } from './attributes.ts';
 import { SqsError } from './errors.ts';
@@ -74,11 +77,7 @@ export interface LocalSqs {
     /** Every message in the dead-letter queue named by this queue's RedrivePolicy. */
     deadLetters(nameOrUrl: string): MessageSnapshot[];
   };
-  faults: {
-    /** Answers the next `count` calls of `operation` with `fault`. */
-    failNext(operation: string, fault: InjectedFault, count?: number): void;
-    clear(): void;
-  };
+  faults: OperationFaults<InjectedFault>;
   /** Answers held long polls with no messages and closes the server. */
   close(): Promise<void>;
 }
@@ -96,13 +95,9 @@ const maxRequestBytes = 12 * 1024 * 1024;
  */
 export async function startSqs(options: SqsOptions = {}): Promise<LocalSqs> {
   const region = options.region ?? localRegion;
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  // Listening comes first: queue URLs carry the port.
+  const listening = await serveOnLoopback(createServer(), { port: options.port });
+  const endpoint = loopbackEndpoint(listening.port);
   const store = new QueueStore({
     baseUrl: endpoint,
     region,
@@ -110,23 +105,15 @@ export async function startSqs(options: SqsOptions = {}): Promise<LocalSqs> {
     secondMs: options.secondMs ?? 1000,
   });
   const operations = makeOperations(store, { purgeCooldownMs: options.purgeCooldownMs ?? 60_000 });
-  const faults = new Map<string, { fault: InjectedFault; remaining: number }>();
+  const faults = new FaultQueue<string, InjectedFault>();
   const closing = new AbortController();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const body = await readBody(req);
     const target = req.headers['x-amz-target'];
     const isJson = typeof target === 'string';
-    const reply = (status: number, payload: string, headers: Record<string, string> = {}): void => {
-      if (res.writableEnded || res.destroyed) return;
-      res.writeHead(status, {
-        'content-type': isJson ? jsonContentType : 'text/xml',
-        'content-length': String(Buffer.byteLength(payload)),
-        'x-amzn-requestid': randomUUID(),
-        ...headers,
-      });
-      res.end(payload);
-    };
+    const reply = (status: number, payload: string, headers: Record<string, string> = {}): void =>
+      sendAwsAnswer(res, status, isJson ? jsonContentType : 'text/xml', payload, { headers });
     try {
       const verification = await verifySigV4Request(
         { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body },
@@ -150,12 +137,11 @@ export async function startSqs(options: SqsOptions = {}): Promise<LocalSqs> {
       if (!operation) {
         throw new SqsError('InvalidAction', `The action ${action} is not valid for this endpoint.`);
       }
-      const injected = faults.get(action);
-      if (injected && injected.remaining > 0) {
-        injected.remaining -= 1;
-        throw new SqsError(injected.fault.type, injected.fault.message ?? 'Injected fault', {
-          statusCode: injected.fault.statusCode ?? 500,
-          ...(injected.fault.queryCode ? { queryCode: injected.fault.queryCode } : {}),
+      const injected = faults.take(action);
+      if (injected) {
+        throw new SqsError(injected.type, injected.message ?? 'Injected fault', {
+          statusCode: injected.statusCode ?? 500,
+          ...(injected.queryCode ? { queryCode: injected.queryCode } : {}),
         });
       }
       const abort = AbortSignal.any([closing.signal, clientGoneSignal(res)]);
@@ -183,7 +169,7 @@ export async function startSqs(options: SqsOptions = {}): Promise<LocalSqs> {
       }
     }
   };
-  server.on('request', (req, res) => {
+  listening.server.on('request', (req, res) => {
     void handle(req, res);
   });
 
@@ -232,58 +218,28 @@ export async function startSqs(options: SqsOptions = {}): Promise<LocalSqs> {
         return target ? target.messages.map(snapshotOf) : [];
       },
     },
-    faults: {
-      failNext: (operation, fault, count = 1) => {
-        faults.set(operation, { fault, remaining: count });
-      },
-      clear: () => faults.clear(),
-    },
+    faults: operationFaults(faults),
     close: async () => {
+      // Held polls are answered first; the server's close lets those answers flush.
       closing.abort();
       store.close();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Held polls were just answered; let their responses flush, then drop keep-alive sockets.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      server.closeAllConnections();
-      await closed;
+      await listening.close();
     },
   };
 }
 
-const clientGoneSignal = (res: ServerResponse): AbortSignal => {
-  const controller = new AbortController();
-  res.on('close', () => {
-    if (!res.writableEnded) controller.abort();
-  });
-  return controller.signal;
-};
-
-const readBody = async (req: IncomingMessage): Promise<Buffer> => {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    total += buffer.length;
-    if (total > maxRequestBytes) {
-      throw new SqsError('RequestEntityTooLarge', 'Request body is too large.', {
+const readBody = (req: IncomingMessage): Promise<Buffer> =>
+  readCappedBody(
+    req,
+    maxRequestBytes,
+    () =>
+      new SqsError('RequestEntityTooLarge', 'Request body is too large.', {
         statusCode: 413,
-      });
-    }
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks);
-};
+      }),
+  );
 
-const parseJsonObject = (body: Buffer): Record<string, unknown> => {
-  if (body.length === 0) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new SqsError('SerializationException', 'Request body is not valid JSON.');
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new SqsError('SerializationException', 'Request body must be a JSON object.');
-  }
-  return parsed as Record<string, unknown>;
-};
+const parseJsonObject = (body: Buffer): Record<string, unknown> =>
+  parseJsonObjectBody(body, {
+    notJson: () => new SqsError('SerializationException', 'Request body is not valid JSON.'),
+    notObject: () => new SqsError('SerializationException', 'Request body must be a JSON object.'),
+  });
