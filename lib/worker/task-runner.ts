@@ -8,8 +8,8 @@ import {
   type TaskContext,
 } from '../integrations/types.ts';
 import { JsonNestingTooDeepError, parseJson } from '../json/exact-json.ts';
+import type { BackoffOptions } from '../retry/backoff.ts';
 import { type AnswerRetryOptions, sendAnswer } from './answer.ts';
-import type { BackoffOptions } from './backoff.ts';
 import { type AnswerHandOff, readAnswerHandOff } from './hand-off-message.ts';
 import { startHeartbeater } from './heartbeater.ts';
 import {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { EksApiError } from '../../aws/eks-control-plane.ts';
+import { EksServiceError } from '../../aws/eks-control-plane.ts';
 import type { WaitRule } from './operations.ts';
 
 /** How a `.sync` wait ended when it did not throw. */
@@ -46,7 +46,7 @@ export async function waitForTerminalStatus(options: WaitOptions): Promise<WaitO
       described = await options.describe(signal);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      if (error instanceof EksApiError) {
+      if (error instanceof EksServiceError) {
         if (error.exceptionName === 'ResourceNotFoundException' && rule.succeedsWhenNotFound) {
           return { kind: 'gone' };
         }

@@ -1,6 +1,7 @@
 /** The `eks:call` integration: one Kubernetes API request, answered as Step Functions does. */
-import { parseResponseBody } from '../../kube/client.ts';
+
 import type { KubeConnector } from '../../kube/connection.ts';
+import { parseResponseBody } from '../../kube/http-body.ts';
 import type { Integration } from '../types.ts';
 import { parseKubeCallInput } from './parse-input.ts';
 import { encodeRequestBody } from './request-body.ts';
