@@ -161,7 +161,7 @@ const toErrorEntry = (error: unknown): ContainerLogEntry => {
     return { error: error.errorName, cause: cause.slice(0, maxLogErrorCauseChars) };
   }
   return {
-    error: 'EKS.LogReadFailed',
+    error: ErrorName.LogReadFailed,
     cause: String((error as Error)?.message ?? error).slice(0, maxLogErrorCauseChars),
   };
 };

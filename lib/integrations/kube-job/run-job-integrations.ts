@@ -3,7 +3,7 @@
  * end, then output the final Job (with its pods' logs when asked) or fail with `EKS.JobFailed`.
  */
 
-import { TaskFailedError } from '../../errors.ts';
+import { KubeStatus, kubeStatusOf } from '../../errors.ts';
 import type { KubeConnector } from '../../kube/connection.ts';
 import type { Checkpoint, Integration, TaskContext } from '../types.ts';
 import { TaskAbortedError } from '../types.ts';
@@ -162,7 +162,7 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
       try {
         current = await api.getJob(namespace, name, signal);
       } catch (error) {
-        if (error instanceof TaskFailedError && error.errorName === 'EKS.404') {
+        if (kubeStatusOf(error) === KubeStatus.NotFound) {
           throw makeJobDeletedError(namespace, name, uid);
         }
         throw error;

@@ -8,6 +8,7 @@ import {
   fitJson,
   fitText,
   makeFailureOutcome,
+  makeInterruptedFailure,
   makeSuccessOutcome,
   SfnLimits,
   toTaskOutcome,
@@ -183,11 +184,10 @@ describe('outcome of a run', () => {
     assert.deepEqual(outcome, { kind: 'abandoned', sfnError: 'TaskTimedOut' });
   });
 
-  test('a generic abort error after a shutdown abort means EKS.WorkerInterrupted', () => {
+  test('a generic abort error after a shutdown abort means interrupted', () => {
     const abortError = new DOMException('This operation was aborted', 'AbortError');
     const outcome = toTaskOutcome({ status: 'rejected', reason: abortError }, { kind: 'shutdown' });
-    assert.ok(outcome.kind === 'failure');
-    assert.equal(outcome.error, ErrorName.WorkerInterrupted);
+    assert.deepEqual(outcome, { kind: 'interrupted' });
   });
 
   test('a TaskAbortedError for shutdown thrown without a signal still means interrupted', () => {
@@ -195,8 +195,13 @@ describe('outcome of a run', () => {
       status: 'rejected',
       reason: new TaskAbortedError({ kind: 'shutdown' }),
     });
-    assert.ok(outcome.kind === 'failure');
+    assert.deepEqual(outcome, { kind: 'interrupted' });
+  });
+
+  test('an interrupted task that cannot be handed off fails with EKS.WorkerInterrupted', () => {
+    const outcome = makeInterruptedFailure();
     assert.equal(outcome.error, ErrorName.WorkerInterrupted);
+    assert.match(JSON.parse(outcome.cause).message, /could not hand it over/);
   });
 
   test('InvalidParametersError lists its problems in the cause', () => {
