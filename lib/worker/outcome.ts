@@ -7,16 +7,7 @@
 import { ErrorName, TaskFailedError } from '../errors.ts';
 import { type AbortCause, TaskAbortedError } from '../integrations/types.ts';
 import { isLosslessNumber, parseJson, stringifyJson } from '../json/exact-json.ts';
-
-/** Step Functions' limits on what an activity sends back. */
-export const SfnLimits = {
-  /** SendTaskSuccess `output`, counted in bytes of UTF-8. */
-  maxOutputBytes: 262_144,
-  /** SendTaskFailure `error`, in characters. */
-  maxErrorChars: 256,
-  /** SendTaskFailure `cause`, in characters. */
-  maxCauseChars: 32_768,
-} as const;
+import { SfnLimits } from '../limits.ts';
 
 /** The closed set of things that can happen to a task received from Step Functions. */
 export type TaskOutcome =
@@ -250,8 +241,9 @@ export const makeInterruptedFailure = (): FailureOutcome =>
 /**
  * A success outcome, or `EKS.OutputTooLarge` when the output is above the byte limit.
  * Integrations that can trim (logs) do so before returning; this is the last line of defence.
+ * `outputTooLargeAdvice` (the integration's, see `Integration`) ends that failure's message.
  */
-export const makeSuccessOutcome = (value: unknown): TaskOutcome => {
+export const makeSuccessOutcome = (value: unknown, outputTooLargeAdvice?: string): TaskOutcome => {
   let output: string;
   try {
     // `undefined` (an integration with nothing to say) is sent as JSON null.
@@ -266,7 +258,7 @@ export const makeSuccessOutcome = (value: unknown): TaskOutcome => {
   const outputBytes = Buffer.byteLength(output, 'utf8');
   if (outputBytes > SfnLimits.maxOutputBytes) {
     return makeFailureOutcome(ErrorName.OutputTooLarge, {
-      message: `The task output is ${outputBytes} bytes of UTF-8; Step Functions accepts at most ${SfnLimits.maxOutputBytes}. Ask for less: page a list with the 'limit' and 'continue' query parameters, narrow it with 'labelSelector' or 'fieldSelector', or fetch fewer log lines with LogParameters 'tailLines' or 'limitBytes'.`,
+      message: `The task output is ${outputBytes} bytes of UTF-8; Step Functions accepts at most ${SfnLimits.maxOutputBytes}.${outputTooLargeAdvice === undefined ? '' : ` ${outputTooLargeAdvice}`}`,
       OutputBytes: outputBytes,
       MaxOutputBytes: SfnLimits.maxOutputBytes,
     });
@@ -298,9 +290,15 @@ const makeOutcomeFromAbort = (abortCause: AbortCause): TaskOutcome =>
  * abort is still a good result and is sent; a throw after a shutdown abort (often a generic
  * AbortError from an HTTP client) means the task was interrupted.
  */
-export const toTaskOutcome = (settlement: TaskSettlement, abortCause?: AbortCause): TaskOutcome => {
+export const toTaskOutcome = (
+  settlement: TaskSettlement,
+  abortCause?: AbortCause,
+  outputTooLargeAdvice?: string,
+): TaskOutcome => {
   if (abortCause?.kind === 'abandoned') return makeOutcomeFromAbort(abortCause);
-  if (settlement.status === 'fulfilled') return makeSuccessOutcome(settlement.value);
+  if (settlement.status === 'fulfilled') {
+    return makeSuccessOutcome(settlement.value, outputTooLargeAdvice);
+  }
   if (abortCause?.kind === 'shutdown' && !(settlement.reason instanceof TaskFailedError)) {
     return { kind: 'interrupted' };
   }

@@ -291,6 +291,7 @@ const runIntegration = async (
     return toTaskOutcome(
       settlement ?? { status: 'rejected', reason: signal.reason },
       readAbortCause(signal),
+      integration.outputTooLargeAdvice,
     );
   } finally {
     giveUpTimer.abort();

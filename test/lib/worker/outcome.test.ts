@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { ErrorName, InvalidParametersError, TaskFailedError } from '../../../lib/errors.ts';
 import { TaskAbortedError } from '../../../lib/integrations/types.ts';
 import { parseJson } from '../../../lib/json/exact-json.ts';
+import { SfnLimits } from '../../../lib/limits.ts';
 import {
   fitCause,
   fitJson,
@@ -10,7 +11,6 @@ import {
   makeFailureOutcome,
   makeInterruptedFailure,
   makeSuccessOutcome,
-  SfnLimits,
   toTaskOutcome,
 } from '../../../lib/worker/outcome.ts';
 
@@ -148,12 +148,12 @@ describe('success output', () => {
 
   test('an output one byte over the limit, counted as UTF-8, fails with EKS.OutputTooLarge', () => {
     const value = `${'€'.repeat(87_380)}${'a'.repeat(3)}`;
-    const outcome = makeSuccessOutcome(value);
+    const outcome = makeSuccessOutcome(value, 'Ask for less.');
     assert.ok(outcome.kind === 'failure');
     assert.equal(outcome.error, ErrorName.OutputTooLarge);
     const cause = JSON.parse(outcome.cause);
     assert.equal(cause.OutputBytes, 262_145);
-    assert.match(cause.message, /'limit' and 'continue'/);
+    assert.match(cause.message, /accepts at most 262144\. Ask for less\.$/);
   });
 
   test('an undefined result is sent as JSON null', () => {
