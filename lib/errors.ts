@@ -3,10 +3,16 @@
  * People read the message; state machines read the name, so these strings are part of the public
  * contract (../shared/spec/contract.md §2.3, §3, §4).
  *
- * Failure classes that stay next to their module, and why: `PolicyDeniedError` (lib/policy/guard.ts)
- * and `ClusterNotFoundError` (lib/aws/eks-cluster-lookup.ts) carry names from the table below but
- * are built from their module's own types; `EksServiceError` (lib/aws/eks-control-plane.ts) is what
- * the EKS port throws, not a task failure, until the integration names it here.
+ * Error classes elsewhere, and why they stay there:
+ * - `PolicyDeniedError` (lib/policy/guard.ts) carries `EKS.PolicyDenied` but is made from the
+ *   policy's own Decision type; importing policy types here would turn the dependency around.
+ * - `ClusterNotFoundError` (lib/aws/eks-cluster-lookup.ts) is an `EKS.ResourceNotFoundException`
+ *   the look-up's cache and trust decisions tell apart by class.
+ * - `EksServiceError` (lib/aws/eks-control-plane.ts) is what the EKS port throws, not yet a task
+ *   failure: the integrations name it `EKS.<ExceptionName>` with {@link eksExceptionErrorName}.
+ * - `TaskAbortedError` (lib/integrations/types.ts) is an abort reason, not a failure.
+ * - `JsonNestingTooDeepError`, `HandOffMessageError`, `ConfigError`, `PolicyDocumentError` and
+ *   `WorkerConfigurationError` never reach a state machine: their modules' callers handle them.
  */
 import { isTlsFailureCode, isTransientStatus } from './retry/transient.ts';
 

@@ -89,7 +89,7 @@ export interface KubeClient {
 export interface KubeRetryOptions {
   /** Retries after the first attempt for 429/5xx and connection resets. @default 3 */
   maxRetries?: number;
-  /** First backoff without Retry-After, doubled per retry, with jitter. @default 250 */
+  /** Ceiling of the first backoff without Retry-After, doubled per retry (full jitter). @default 250 */
   baseDelayMs?: number;
   /** Cap on any wait, Retry-After included. @default 10_000 */
   maxDelayMs?: number;
