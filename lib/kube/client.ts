@@ -1,20 +1,9 @@
 /**
- * Raw requests to one cluster's API server with an EKS bearer token (or, in-cluster, whatever a
- * KubeConfig authenticates with).
- *
- * The request goes through `node:https`, not client-node's fetch path: that path is node-fetch
- * (a transitive dependency we would have to import behind its back), and Node's global fetch
- * cannot take the https.Agent that carries the cluster CA. `node:https` streams, aborts on a
- * signal and reports the precise socket/TLS error codes that `EKS.ConnectionFailed` promises.
- *
- * With EKS tokens, TLS material and the Authorization header are two fields (the cluster CA and
- * `Bearer <token>`), set here directly: `@kubernetes/client-node` is more than half of a Lambda
- * bundle, and the Lambda functions need nothing else from it. It earns its place in the process
- * host, whose in-cluster identity (lib/kube/in-cluster.ts) imports it on first use and hands its
- * KubeConfig in as {@link HttpsAuthentication}.
+ * Raw requests to one cluster's API server: retries (429, 5xx, a reset keep-alive connection, one
+ * 401 with a fresh token), bounded bodies, watches and log streams. How a request reaches the
+ * server (node:https, TLS, the token) is https-transport.ts.
  */
 import type { IncomingMessage } from 'node:http';
-import https from 'node:https';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { ErrorName, KubeConnectionError, KubeStatusError, TaskFailedError } from '../errors.ts';
@@ -22,32 +11,17 @@ import { computeBackoffDelayMs } from '../retry/backoff.ts';
 import { isConnectionResetCode, isTransientStatus } from '../retry/transient.ts';
 import type { EksTokenProvider } from './eks-token.ts';
 import { parseResponseBody, readBody, readRetryAfterMs, statusTextOf } from './http-body.ts';
+import {
+  type HttpsAuthentication,
+  type KubeRequest,
+  makeEksAuthentication,
+  makeHttpsTransport,
+  type QueryParameters,
+} from './https-transport.ts';
 import { type KubeWatchEvent, readWatchStream } from './watch-stream.ts';
 
+export type { HttpsAuthentication, KubeRequest, QueryParameters } from './https-transport.ts';
 export type { KubeWatchEvent } from './watch-stream.ts';
-
-/**
- * Sets a request's TLS material (`ca`, client certificates) and `Authorization` header.
- * `@kubernetes/client-node`'s KubeConfig is one (`applyToHTTPSOptions`).
- */
-export interface HttpsAuthentication {
-  applyToHTTPSOptions(options: https.RequestOptions): Promise<void>;
-}
-
-/** Query parameters: each value repeats the key (`?a=1&a=2`). */
-export type QueryParameters = Readonly<Record<string, readonly string[]>>;
-
-export interface KubeRequest {
-  method: string;
-  /** Starts with `/`, carries no query. */
-  path: string;
-  query?: QueryParameters | undefined;
-  body?: string | Buffer | undefined;
-  contentType?: string | undefined;
-  /** @default 'application/json, *\/*' */
-  accept?: string | undefined;
-  signal: AbortSignal;
-}
 
 export interface KubeResponse {
   statusCode: number;
@@ -129,32 +103,11 @@ const maxErrorBodyBytes = 64 * 1024;
 /** Methods safe to repeat after a 5xx without Retry-After or a reset connection. */
 const idempotentMethods = new Set(['GET', 'HEAD']);
 
-const encodeQuery = (query: QueryParameters | undefined): string => {
-  const pairs = Object.entries(query ?? {}).flatMap(([key, values]) =>
-    values.map((value) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`),
-  );
-  return pairs.length === 0 ? '' : `?${pairs.join('&')}`;
-};
-
 /** Waits, or rejects with the signal's reason (not timers' generic AbortError) when aborted. */
 const sleep = (delayMs: number, signal: AbortSignal): Promise<void> =>
   sleepFor(delayMs, undefined, { signal }).catch(() => {
     throw signal.reason;
   });
-
-/** The CA and an EKS bearer token per request: all the Lambda hosts need. */
-const makeEksAuthentication = (
-  clusterName: string,
-  caPem: string,
-  tokens: EksTokenProvider,
-): HttpsAuthentication => ({
-  async applyToHTTPSOptions(options) {
-    const token = await tokens.getToken(clusterName);
-    options.ca = caPem;
-    options.rejectUnauthorized = true;
-    options.headers = { ...options.headers, Authorization: `Bearer ${token}` };
-  },
-});
 
 /** Makes a client for one cluster. Cheap; keep one per cluster to reuse its connections. */
 export function makeKubeClient(options: KubeClientOptions): KubeClient {
@@ -168,12 +121,11 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
   const maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
 
-  const authentication =
-    options.kubeConfig ?? makeEksAuthentication(clusterName, options.caPem, options.tokens);
-
-  // client-node builds a fresh, non-keep-alive Agent on every applyToHTTPSOptions call; one
-  // keep-alive Agent per cluster (same CA) avoids a TLS handshake per request and per watch.
-  let agent: https.Agent | undefined;
+  const transport = makeHttpsTransport(
+    endpointUrl,
+    options.kubeConfig ?? makeEksAuthentication(clusterName, options.caPem, options.tokens),
+    connectTimeoutMs,
+  );
 
   /** Full jitter (lib/retry/backoff.ts); `retry` counts from 1. */
   const backoffMs = (retry: number): number =>
@@ -188,56 +140,6 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
       if (signal.aborted) throw signal.reason;
       throw connectionFailed(error);
     });
-
-  /** One attempt: resolves with the response (any status) and the token that was sent. */
-  const sendOnce = async (
-    request: KubeRequest,
-  ): Promise<{ res: IncomingMessage; authorization: string }> => {
-    const headers: Record<string, string | number> = {
-      Accept: request.accept ?? 'application/json, */*',
-      'User-Agent': 'eks-activity-worker',
-    };
-    if (request.body !== undefined) {
-      headers['Content-Type'] = request.contentType ?? 'application/json';
-      headers['Content-Length'] = Buffer.byteLength(request.body);
-    }
-    const httpsOptions: https.RequestOptions = { headers };
-    await authentication.applyToHTTPSOptions(httpsOptions);
-    if (httpsOptions.rejectUnauthorized === false) {
-      throw new Error('refusing to send a token without TLS verification');
-    }
-    agent ??= new https.Agent({ keepAlive: true, ca: httpsOptions.ca });
-    const authorization = String(
-      (httpsOptions.headers as Record<string, unknown> | undefined)?.Authorization ?? '',
-    );
-    return new Promise((resolve, reject) => {
-      const req = https.request({
-        ...httpsOptions,
-        agent,
-        method: request.method,
-        protocol: 'https:',
-        hostname: endpointUrl.hostname.replace(/^\[|\]$/g, ''),
-        port: endpointUrl.port || 443,
-        path: `${request.path}${encodeQuery(request.query)}`,
-        signal: request.signal,
-      });
-      req.on('socket', (socket) => {
-        if (!socket.connecting) return;
-        const timer = setTimeout(() => {
-          const error = Object.assign(new Error(`connect timed out after ${connectTimeoutMs} ms`), {
-            code: 'ETIMEDOUT',
-          });
-          req.destroy(error);
-        }, connectTimeoutMs);
-        const clear = () => clearTimeout(timer);
-        socket.once('secureConnect', clear);
-        socket.once('close', clear);
-      });
-      req.on('response', (res) => resolve({ res, authorization }));
-      req.on('error', reject);
-      req.end(request.body);
-    });
-  };
 
   /**
    * Sends with retries and returns a 2xx response, unread. Retries follow client-go: 429 and 5xx
@@ -254,7 +156,7 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
       signal.throwIfAborted();
       let sent: { res: IncomingMessage; authorization: string };
       try {
-        sent = await sendOnce(request);
+        sent = await transport.send(request);
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         if (error instanceof TaskFailedError) throw error;
@@ -342,17 +244,6 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
       return res;
     },
 
-    close() {
-      // Not agent.destroy(): that would cut requests other tasks still have in flight. Idle
-      // sockets close now; busy ones close when their response ends; later requests get a new
-      // agent.
-      const closing = agent;
-      agent = undefined;
-      if (!closing) return;
-      closing.keepSocketAlive = () => false as unknown as undefined;
-      for (const sockets of Object.values(closing.freeSockets)) {
-        for (const socket of sockets ?? []) socket.destroy();
-      }
-    },
+    close: () => transport.close(),
   };
 }
