@@ -37,6 +37,7 @@ import {
   EKSClient,
   type EKSClientConfig,
 } from '@aws-sdk/client-eks';
+import { isThrottlingName, isTransientStatus } from '../retry/transient.ts';
 
 /** The EKS control-plane calls the create/delete integrations need. Every call honours `signal`. */
 export interface EksControlPlane {
@@ -81,12 +82,17 @@ export interface EksControlPlane {
 /**
  * An exception EKS answered with (after the SDK's own retries), reduced to what a task failure
  * needs. `exceptionName` is the modelled name (`ResourceNotFoundException`, ...).
+ *
+ * It stays here rather than in lib/errors.ts: it is not a task failure but what the
+ * {@link EksControlPlane} port throws, and the integrations turn it into `EKS.<ExceptionName>`
+ * (`eksExceptionErrorName`). Not to be confused with the EKS stand-in's error answers in
+ * infra/local-stack/eks/errors.ts.
  */
-export class EksApiError extends Error {
+export class EksServiceError extends Error {
   readonly exceptionName: string;
   readonly statusCode: number | undefined;
   readonly requestId: string | undefined;
-  /** Throttling or a 5xx: the same call may succeed later. */
+  /** Throttling or a 5xx: the same call may succeed later (lib/retry/transient.ts). */
   readonly retryable: boolean;
 
   constructor(
@@ -99,24 +105,14 @@ export class EksApiError extends Error {
     options?: ErrorOptions,
   ) {
     super(fields.message, options);
-    this.name = 'EksApiError';
+    this.name = 'EksServiceError';
     this.exceptionName = fields.exceptionName;
     this.statusCode = fields.statusCode;
     this.requestId = fields.requestId;
-    this.retryable = isRetryableAnswer(fields.exceptionName, fields.statusCode);
+    this.retryable =
+      isThrottlingName(fields.exceptionName) ||
+      (fields.statusCode !== undefined && isTransientStatus(fields.statusCode));
   }
-}
-
-const throttlingExceptionNames = new Set([
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'Throttling',
-  'RequestLimitExceeded',
-]);
-
-function isRetryableAnswer(exceptionName: string, statusCode: number | undefined): boolean {
-  if (throttlingExceptionNames.has(exceptionName)) return true;
-  return statusCode !== undefined && (statusCode === 429 || statusCode >= 500);
 }
 
 /**
@@ -147,7 +143,7 @@ export function makeEksControlPlane(client: EKSClient): EksControlPlane {
     } catch (error) {
       // An aborted call surfaces as the SDK's AbortError; the task wants the reason it was aborted.
       if (signal?.aborted) throw signal.reason;
-      throw toEksApiError(error);
+      throw toEksServiceError(error);
     }
   };
   return {
@@ -192,12 +188,12 @@ function isServiceException(error: unknown): error is ServiceExceptionLike {
  * loaded) as they are: they carry no exception name, and the worker's outcome boundary reports
  * them.
  */
-function toEksApiError(error: unknown): unknown {
+function toEksServiceError(error: unknown): unknown {
   if (!isServiceException(error)) return error;
   const statusCode = error.$metadata?.httpStatusCode;
   // Without a status code the SDK never got an HTTP answer (e.g. a socket error it wrapped).
   if (statusCode === undefined) return error;
-  return new EksApiError(
+  return new EksServiceError(
     {
       exceptionName: error.name,
       message: error.message,

@@ -75,4 +75,9 @@ export interface Integration {
    * task with a checkpoint but no `resume` cannot be continued (it fails as interrupted).
    */
   resume?(input: unknown, checkpoint: Checkpoint, context: TaskContext): Promise<unknown>;
+  /**
+   * What a state machine can do about an output over Step Functions' limit (ask for less, and
+   * how): ends the message of that `EKS.OutputTooLarge`.
+   */
+  readonly outputTooLargeAdvice?: string;
 }

@@ -1,47 +1,27 @@
 /**
- * Raw requests to one cluster's API server with an EKS bearer token (or, in-cluster, whatever a
- * KubeConfig authenticates with).
- *
- * The request goes through `node:https`, not client-node's fetch path: that path is node-fetch
- * (a transitive dependency we would have to import behind its back), and Node's global fetch
- * cannot take the https.Agent that carries the cluster CA. `node:https` streams, aborts on a
- * signal and reports the precise socket/TLS error codes that `EKS.ConnectionFailed` promises.
- *
- * With EKS tokens, TLS material and the Authorization header are two fields (the cluster CA and
- * `Bearer <token>`), set here directly: `@kubernetes/client-node` is more than half of a Lambda
- * bundle, and the Lambda functions need nothing else from it. It earns its place in the process
- * host, whose in-cluster identity (lib/kube/in-cluster.ts) imports it on first use and hands its
- * KubeConfig in as {@link HttpsAuthentication}.
+ * Raw requests to one cluster's API server: retries (429, 5xx, a reset keep-alive connection, one
+ * 401 with a fresh token), bounded bodies, watches and log streams. How a request reaches the
+ * server (node:https, TLS, the token) is https-transport.ts.
  */
-import { type IncomingMessage, STATUS_CODES } from 'node:http';
-import https from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import { ErrorName, kubeStatusErrorName, TaskFailedError } from '../errors.ts';
-import { parseJson } from '../json/exact-json.ts';
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { ErrorName, KubeConnectionError, KubeStatusError, TaskFailedError } from '../errors.ts';
+import { computeBackoffDelayMs } from '../retry/backoff.ts';
+import { isConnectionResetCode, isTransientStatus } from '../retry/transient.ts';
 import type { EksTokenProvider } from './eks-token.ts';
+import { parseResponseBody, readBody, readRetryAfterMs, statusTextOf } from './http-body.ts';
+import {
+  type HttpsAuthentication,
+  type KubeRequest,
+  makeEksAuthentication,
+  makeHttpsTransport,
+  type QueryParameters,
+} from './https-transport.ts';
+import { type KubeWatchEvent, readWatchStream } from './watch-stream.ts';
 
-/**
- * Sets a request's TLS material (`ca`, client certificates) and `Authorization` header.
- * `@kubernetes/client-node`'s KubeConfig is one (`applyToHTTPSOptions`).
- */
-export interface HttpsAuthentication {
-  applyToHTTPSOptions(options: https.RequestOptions): Promise<void>;
-}
-
-/** Query parameters: each value repeats the key (`?a=1&a=2`). */
-export type QueryParameters = Readonly<Record<string, readonly string[]>>;
-
-export interface KubeRequest {
-  method: string;
-  /** Starts with `/`, carries no query. */
-  path: string;
-  query?: QueryParameters | undefined;
-  body?: string | Buffer | undefined;
-  contentType?: string | undefined;
-  /** @default 'application/json, *\/*' */
-  accept?: string | undefined;
-  signal: AbortSignal;
-}
+export type { HttpsAuthentication, KubeRequest, QueryParameters } from './https-transport.ts';
+export type { KubeWatchEvent } from './watch-stream.ts';
 
 export interface KubeResponse {
   statusCode: number;
@@ -51,17 +31,11 @@ export interface KubeResponse {
   body: string;
 }
 
-/** One line of a watch stream. `object` is a Status for `type: 'ERROR'` (410 Gone, ...). */
-export interface KubeWatchEvent {
-  type: string;
-  object: unknown;
-}
-
 export interface KubeClient {
   readonly clusterName: string;
   /** The API server origin, `https://host[:port]`. */
   readonly endpoint: string;
-  /** One request, body buffered (up to `maxResponseBytes`). Non-2xx throws {@link KubeApiError}. */
+  /** One request, body buffered (up to `maxResponseBytes`). Non-2xx throws {@link KubeStatusError}. */
   request(request: KubeRequest): Promise<KubeResponse>;
   /**
    * Watches `path` (adds `watch=true`), calling `onEvent` per newline-delimited JSON event.
@@ -89,7 +63,7 @@ export interface KubeClient {
 export interface KubeRetryOptions {
   /** Retries after the first attempt for 429/5xx and connection resets. @default 3 */
   maxRetries?: number;
-  /** First backoff without Retry-After, doubled per retry, with jitter. @default 250 */
+  /** Ceiling of the first backoff without Retry-After, doubled per retry (full jitter). @default 250 */
   baseDelayMs?: number;
   /** Cap on any wait, Retry-After included. @default 10_000 */
   maxDelayMs?: number;
@@ -124,132 +98,16 @@ export type KubeClientOptions = KubeClientCredentials & {
   connectTimeoutMs?: number;
 };
 
-/** A non-2xx answer: `EKS.<status>` with the contract's cause (§2.3). */
-export class KubeApiError extends TaskFailedError {
-  readonly statusCode: number;
-  readonly responseBody: unknown;
-  constructor(statusCode: number, statusText: string, responseBody: unknown) {
-    super(kubeStatusErrorName(statusCode), `Kubernetes API answered ${statusCode} ${statusText}`, {
-      failureCause: {
-        ...(responseBody === undefined ? {} : { ResponseBody: responseBody }),
-        StatusCode: statusCode,
-        StatusText: statusText,
-      },
-      retryable: statusCode === 429 || statusCode >= 500,
-    });
-    this.name = 'KubeApiError';
-    this.statusCode = statusCode;
-    this.responseBody = responseBody;
-  }
-}
-
-/**
- * A response body as a state machine sees it: parsed JSON when the server says it is JSON (and it
- * parses), the text otherwise, undefined when empty.
- */
-export function parseResponseBody(body: string, contentType: string | undefined): unknown {
-  if (body.length === 0) return undefined;
-  if (contentType && /[/+]json\b/i.test(contentType)) {
-    try {
-      return parseJson(body);
-    } catch {
-      return body;
-    }
-  }
-  return body;
-}
-
 /** Error bodies only feed a failure cause (cut to 32 KiB anyway); do not buffer more. */
 const maxErrorBodyBytes = 64 * 1024;
 /** Methods safe to repeat after a 5xx without Retry-After or a reset connection. */
 const idempotentMethods = new Set(['GET', 'HEAD']);
-/** Socket errors where a request on a reused keep-alive connection may simply be repeated. */
-const resetCodes = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 
-const encodeQuery = (query: QueryParameters | undefined): string => {
-  const pairs = Object.entries(query ?? {}).flatMap(([key, values]) =>
-    values.map((value) => `${encodeURIComponent(key)}=${encodeURIComponent(value)}`),
-  );
-  return pairs.length === 0 ? '' : `?${pairs.join('&')}`;
-};
-
-const statusTextOf = (res: IncomingMessage): string =>
-  res.statusMessage || STATUS_CODES[res.statusCode ?? 0] || '';
-
-/** `Retry-After` as seconds or an HTTP date, in ms; undefined when absent or unreadable. */
-export function parseRetryAfterMs(
-  value: string | undefined,
-  nowMs = Date.now(),
-): number | undefined {
-  if (value === undefined || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const dateMs = Date.parse(value);
-  return Number.isNaN(dateMs) ? undefined : Math.max(0, dateMs - nowMs);
-}
-
+/** Waits, or rejects with the signal's reason (not timers' generic AbortError) when aborted. */
 const sleep = (delayMs: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, delayMs);
-    signal.addEventListener('abort', onAbort, { once: true });
+  sleepFor(delayMs, undefined, { signal }).catch(() => {
+    throw signal.reason;
   });
-
-/** Reads a body, destroying the stream once it passes `maxBytes`. */
-const readBody = (
-  res: IncomingMessage,
-  maxBytes: number,
-  signal: AbortSignal,
-): Promise<{ text: string; truncated: boolean }> =>
-  new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onAbort = () => res.destroy(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    const finish = () => signal.removeEventListener('abort', onAbort);
-    res.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        chunks.push(chunk.subarray(0, chunk.length - (size - maxBytes)));
-        finish();
-        res.destroy();
-        resolve({ text: Buffer.concat(chunks).toString('utf8'), truncated: true });
-        return;
-      }
-      chunks.push(chunk);
-    });
-    res.on('end', () => {
-      finish();
-      resolve({ text: Buffer.concat(chunks).toString('utf8'), truncated: false });
-    });
-    res.on('error', (error) => {
-      finish();
-      reject(signal.aborted ? signal.reason : error);
-    });
-  });
-
-/** The CA and an EKS bearer token per request: all the Lambda hosts need. */
-const makeEksAuthentication = (
-  clusterName: string,
-  caPem: string,
-  tokens: EksTokenProvider,
-): HttpsAuthentication => ({
-  async applyToHTTPSOptions(options) {
-    const token = await tokens.getToken(clusterName);
-    options.ca = caPem;
-    options.rejectUnauthorized = true;
-    options.headers = { ...options.headers, Authorization: `Bearer ${token}` };
-  },
-});
 
 /** Makes a client for one cluster. Cheap; keep one per cluster to reuse its connections. */
 export function makeKubeClient(options: KubeClientOptions): KubeClient {
@@ -263,79 +121,25 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
   const maxResponseBytes = options.maxResponseBytes ?? 16 * 1024 * 1024;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
 
-  const authentication =
-    options.kubeConfig ?? makeEksAuthentication(clusterName, options.caPem, options.tokens);
+  const transport = makeHttpsTransport(
+    endpointUrl,
+    options.kubeConfig ?? makeEksAuthentication(clusterName, options.caPem, options.tokens),
+    connectTimeoutMs,
+  );
 
-  // client-node builds a fresh, non-keep-alive Agent on every applyToHTTPSOptions call; one
-  // keep-alive Agent per cluster (same CA) avoids a TLS handshake per request and per watch.
-  let agent: https.Agent | undefined;
-
+  /** Full jitter (lib/retry/backoff.ts); `retry` counts from 1. */
   const backoffMs = (retry: number): number =>
-    Math.min(maxDelayMs, baseDelayMs * 2 ** (retry - 1) * (0.5 + Math.random() / 2));
+    computeBackoffDelayMs(retry - 1, { baseDelayMs, maxDelayMs });
 
-  const connectionFailed = (error: unknown): TaskFailedError => {
-    const e = error as { code?: string; message?: string };
-    const code = e.code ?? 'UNKNOWN';
-    return new TaskFailedError(
-      ErrorName.ConnectionFailed,
-      `Cannot reach the Kubernetes API server at ${endpoint}: ${code}`,
-      {
-        cause: error,
-        failureCause: { Endpoint: endpoint, Code: code, Message: e.message ?? String(error) },
-        retryable: !code.startsWith('ERR_TLS') && !/CERT|SIGNATURE/.test(code),
-      },
-    );
-  };
+  const connectionFailed = (error: unknown): TaskFailedError =>
+    new KubeConnectionError(endpoint, error);
 
-  /** One attempt: resolves with the response (any status) and the token that was sent. */
-  const sendOnce = async (
-    request: KubeRequest,
-  ): Promise<{ res: IncomingMessage; authorization: string }> => {
-    const headers: Record<string, string | number> = {
-      Accept: request.accept ?? 'application/json, */*',
-      'User-Agent': 'eks-activity-worker',
-    };
-    if (request.body !== undefined) {
-      headers['Content-Type'] = request.contentType ?? 'application/json';
-      headers['Content-Length'] = Buffer.byteLength(request.body);
-    }
-    const httpsOptions: https.RequestOptions = { headers };
-    await authentication.applyToHTTPSOptions(httpsOptions);
-    if (httpsOptions.rejectUnauthorized === false) {
-      throw new Error('refusing to send a token without TLS verification');
-    }
-    agent ??= new https.Agent({ keepAlive: true, ca: httpsOptions.ca });
-    const authorization = String(
-      (httpsOptions.headers as Record<string, unknown> | undefined)?.Authorization ?? '',
-    );
-    return new Promise((resolve, reject) => {
-      const req = https.request({
-        ...httpsOptions,
-        agent,
-        method: request.method,
-        protocol: 'https:',
-        hostname: endpointUrl.hostname.replace(/^\[|\]$/g, ''),
-        port: endpointUrl.port || 443,
-        path: `${request.path}${encodeQuery(request.query)}`,
-        signal: request.signal,
-      });
-      req.on('socket', (socket) => {
-        if (!socket.connecting) return;
-        const timer = setTimeout(() => {
-          const error = Object.assign(new Error(`connect timed out after ${connectTimeoutMs} ms`), {
-            code: 'ETIMEDOUT',
-          });
-          req.destroy(error);
-        }, connectTimeoutMs);
-        const clear = () => clearTimeout(timer);
-        socket.once('secureConnect', clear);
-        socket.once('close', clear);
-      });
-      req.on('response', (res) => resolve({ res, authorization }));
-      req.on('error', reject);
-      req.end(request.body);
+  /** A body cut off mid-way is a connection failure; an abort stays the abort's reason. */
+  const readBodyOrFail = (res: IncomingMessage, maxBytes: number, signal: AbortSignal) =>
+    readBody(res, maxBytes, signal).catch((error: unknown) => {
+      if (signal.aborted) throw signal.reason;
+      throw connectionFailed(error);
     });
-  };
 
   /**
    * Sends with retries and returns a 2xx response, unread. Retries follow client-go: 429 and 5xx
@@ -352,12 +156,12 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
       signal.throwIfAborted();
       let sent: { res: IncomingMessage; authorization: string };
       try {
-        sent = await sendOnce(request);
+        sent = await transport.send(request);
       } catch (error) {
         if (signal.aborted) throw signal.reason;
         if (error instanceof TaskFailedError) throw error;
         const code = (error as { code?: string }).code ?? '';
-        if (idempotent && resetCodes.has(code) && retries < maxRetries) {
+        if (idempotent && isConnectionResetCode(code) && retries < maxRetries) {
           retries += 1;
           await sleep(backoffMs(retries), signal);
           continue;
@@ -368,20 +172,15 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
       const statusCode = res.statusCode ?? 0;
       if (statusCode >= 200 && statusCode < 300) return res;
 
-      const { text } = await readBody(res, maxErrorBodyBytes, signal).catch((error) => {
-        if (signal.aborted) throw signal.reason;
-        throw connectionFailed(error);
-      });
+      const { text } = await readBodyOrFail(res, maxErrorBodyBytes, signal);
       if (statusCode === 401 && !resignedAfter401) {
         resignedAfter401 = true;
         tokens?.invalidate(clusterName, authorization.replace(/^Bearer /, ''));
         continue;
       }
-      const header = res.headers['retry-after'];
-      const retryAfterMs = parseRetryAfterMs(Array.isArray(header) ? header[0] : header);
-      const retryable = statusCode === 429 || statusCode >= 500;
+      const retryAfterMs = readRetryAfterMs(res);
       if (
-        retryable &&
+        isTransientStatus(statusCode) &&
         retries < maxRetries &&
         (retryAfterMs !== undefined || idempotent || statusCode === 429)
       ) {
@@ -389,7 +188,7 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
         await sleep(Math.min(maxDelayMs, retryAfterMs ?? backoffMs(retries)), signal);
         continue;
       }
-      throw new KubeApiError(
+      throw new KubeStatusError(
         statusCode,
         statusTextOf(res),
         parseResponseBody(text, res.headers['content-type']),
@@ -403,12 +202,7 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
 
     async request(request) {
       const res = await open(request);
-      const { text, truncated } = await readBody(res, maxResponseBytes, request.signal).catch(
-        (error) => {
-          if (request.signal.aborted) throw request.signal.reason;
-          throw connectionFailed(error);
-        },
-      );
+      const { text, truncated } = await readBodyOrFail(res, maxResponseBytes, request.signal);
       if (truncated) {
         throw new TaskFailedError(
           ErrorName.OutputTooLarge,
@@ -436,69 +230,9 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
         accept: 'application/json',
         signal,
       });
-      await new Promise<void>((resolve, reject) => {
-        let pending = '';
-        let settled = false;
-        const settle = (error?: unknown) => {
-          if (settled) return;
-          settled = true;
-          signal.removeEventListener('abort', onAbort);
-          if (error === undefined) resolve();
-          else reject(error);
-        };
-        const onAbort = () => {
-          res.destroy();
-          settle(signal.reason);
-        };
-        signal.addEventListener('abort', onAbort, { once: true });
-        const handleLine = (line: string): boolean => {
-          if (line.trim() === '') return true;
-          let event: KubeWatchEvent;
-          try {
-            event = parseJson(line) as KubeWatchEvent;
-          } catch {
-            res.destroy();
-            settle(connectionFailed(new Error('the watch stream sent a line that is not JSON')));
-            return false;
-          }
-          try {
-            onEvent(event);
-          } catch (error) {
-            res.destroy();
-            settle(error);
-            return false;
-          }
-          return true;
-        };
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          pending += chunk;
-          let newline = pending.indexOf('\n');
-          while (newline >= 0 && !settled) {
-            const line = pending.slice(0, newline);
-            pending = pending.slice(newline + 1);
-            if (!handleLine(line)) return;
-            newline = pending.indexOf('\n');
-          }
-        });
-        res.on('end', () => {
-          // A last line without its newline is complete only if it parses.
-          if (pending.trim() !== '') {
-            try {
-              onEvent(parseJson(pending) as KubeWatchEvent);
-            } catch {
-              // cut mid-event: the stream is over either way
-            }
-          }
-          settle();
-        });
-        // A connection cut mid-stream ends the watch like a server-side close does (client-go's
-        // reflector treats both alike): the caller re-watches from its last resourceVersion.
-        res.on('error', () => settle(signal.aborted ? signal.reason : undefined));
-        res.on('close', () => {
-          if (!res.complete) settle(signal.aborted ? signal.reason : undefined);
-        });
-      });
+      await readWatchStream(res, onEvent, signal, () =>
+        connectionFailed(new Error('the watch stream sent a line that is not JSON')),
+      );
     },
 
     async streamText(path, query, signal) {
@@ -510,17 +244,6 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
       return res;
     },
 
-    close() {
-      // Not agent.destroy(): that would cut requests other tasks still have in flight. Idle
-      // sockets close now; busy ones close when their response ends; later requests get a new
-      // agent.
-      const closing = agent;
-      agent = undefined;
-      if (!closing) return;
-      closing.keepSocketAlive = () => false as unknown as undefined;
-      for (const sockets of Object.values(closing.freeSockets)) {
-        for (const socket of sockets ?? []) socket.destroy();
-      }
-    },
+    close: () => transport.close(),
   };
 }

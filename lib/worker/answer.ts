@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { type BackoffOptions, computeBackoffDelayMs } from './backoff.ts';
-import { makeFailureOutcome, type TaskOutcome, WorkerErrorName } from './outcome.ts';
+import { ErrorName } from '../errors.ts';
+import { type BackoffOptions, computeBackoffDelayMs } from '../retry/backoff.ts';
+import { makeFailureOutcome, type TaskOutcome } from './outcome.ts';
 import type { ActivityApi, Clock } from './ports.ts';
 import { classifySfnError, readErrorName, SfnErrorKind } from './sfn-errors.ts';
 
@@ -102,7 +103,7 @@ export const sendAnswer = async (
         logger.error('Step Functions refused the task output; failing the task instead', {
           outputChars: current.output.length,
         });
-        const failure = makeFailureOutcome(WorkerErrorName.WorkerError, {
+        const failure = makeFailureOutcome(ErrorName.WorkerError, {
           message: 'Step Functions refused the task output (InvalidOutput).',
         });
         if (failure.kind === 'failure') current = failure;

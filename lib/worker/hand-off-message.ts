@@ -6,6 +6,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ErrorName } from '../errors.ts';
 import type { Checkpoint } from '../integrations/types.ts';
+import { SqsLimits } from '../limits.ts';
 import { makeFailureOutcome, type TaskOutcome } from './outcome.ts';
 import type { PollWorkerName } from './poll-worker-name.ts';
 import type { HandOff, ReceivedTask, TaskProgress } from './ports.ts';
@@ -28,7 +29,7 @@ export const answerHandOffMessageVersion = 2;
  * SQS refuses bodies above 256 KiB. A Step Functions task input alone can be 256 KiB, so a task
  * with a very large input cannot be handed off and fails as interrupted instead.
  */
-export const maxHandOffMessageBytes = 262_144;
+export const maxHandOffMessageBytes = SqsLimits.maxMessageBytes;
 
 /** The JSON body of a hand-off message. */
 export interface HandOffMessage {

@@ -1,5 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { type BackoffOptions, computeBackoffDelayMs } from './backoff.ts';
+import { type BackoffOptions, computeBackoffDelayMs } from '../retry/backoff.ts';
 import type { ActivityApi, Clock } from './ports.ts';
 import { classifySfnError, readErrorName, SfnErrorKind } from './sfn-errors.ts';
 

@@ -7,26 +7,7 @@
 import { ErrorName, TaskFailedError } from '../errors.ts';
 import { type AbortCause, TaskAbortedError } from '../integrations/types.ts';
 import { isLosslessNumber, parseJson, stringifyJson } from '../json/exact-json.ts';
-
-/** Step Functions' limits on what an activity sends back. */
-export const SfnLimits = {
-  /** SendTaskSuccess `output`, counted in bytes of UTF-8. */
-  maxOutputBytes: 262_144,
-  /** SendTaskFailure `error`, in characters. */
-  maxErrorChars: 256,
-  /** SendTaskFailure `cause`, in characters. */
-  maxCauseChars: 32_768,
-} as const;
-
-/**
- * Error names the worker itself uses beyond those in `lib/errors.ts`.
- * `EKS.WorkerError` is our choice for anything an integration throws that is not a
- * TaskFailedError (a bug, an unexpected library error): a stable name a state machine can
- * `Catch`, while the cause carries the original error's type and message.
- */
-export const WorkerErrorName = {
-  WorkerError: 'EKS.WorkerError',
-} as const;
+import { SfnLimits } from '../limits.ts';
 
 /** The closed set of things that can happen to a task received from Step Functions. */
 export type TaskOutcome =
@@ -36,8 +17,18 @@ export type TaskOutcome =
   | { kind: 'failure'; error: string; cause: string }
   /** Nobody wants the result (a heartbeat said so): send nothing. */
   | { kind: 'abandoned'; sfnError: string }
+  /**
+   * The worker stopped before the task finished: the task runner hands it off, or fails it as
+   * `EKS.WorkerInterrupted` ({@link makeInterruptedFailure}) when it cannot.
+   */
+  | { kind: 'interrupted' }
   /** A hand-off target took the task over: send nothing. */
   | { kind: 'handed-off' };
+
+/** How a task ended once the runner has dealt with an interruption: it is never left open. */
+export type FinalOutcome = Exclude<TaskOutcome, { kind: 'interrupted' }>;
+
+export type FailureOutcome = Extract<TaskOutcome, { kind: 'failure' }>;
 
 /** How an integration's `run` settled. */
 export type TaskSettlement =
@@ -233,15 +224,15 @@ export const fitCause = (cause: unknown, maxChars: number = SfnLimits.maxCauseCh
 };
 
 /** A failure outcome with both fields cut to Step Functions' limits. */
-export const makeFailureOutcome = (errorName: string, cause: unknown): TaskOutcome => ({
+export const makeFailureOutcome = (errorName: string, cause: unknown): FailureOutcome => ({
   kind: 'failure',
   // The name is what Catch matches on; an empty one would match nothing useful.
-  error: (errorName || WorkerErrorName.WorkerError).slice(0, SfnLimits.maxErrorChars),
+  error: (errorName || ErrorName.WorkerError).slice(0, SfnLimits.maxErrorChars),
   cause: fitCause(cause),
 });
 
-/** `EKS.WorkerInterrupted`: the worker gave the task up while stopping. */
-export const makeInterruptedOutcome = (): TaskOutcome =>
+/** `EKS.WorkerInterrupted`: what an interrupted task that could not be handed off answers. */
+export const makeInterruptedFailure = (): FailureOutcome =>
   makeFailureOutcome(ErrorName.WorkerInterrupted, {
     message:
       'The worker stopped before the task finished and could not hand it over. Retrying the state starts it again.',
@@ -250,14 +241,15 @@ export const makeInterruptedOutcome = (): TaskOutcome =>
 /**
  * A success outcome, or `EKS.OutputTooLarge` when the output is above the byte limit.
  * Integrations that can trim (logs) do so before returning; this is the last line of defence.
+ * `outputTooLargeAdvice` (the integration's, see `Integration`) ends that failure's message.
  */
-export const makeSuccessOutcome = (value: unknown): TaskOutcome => {
+export const makeSuccessOutcome = (value: unknown, outputTooLargeAdvice?: string): TaskOutcome => {
   let output: string;
   try {
     // `undefined` (an integration with nothing to say) is sent as JSON null.
     output = stringifyJson(value === undefined ? null : value) ?? 'null';
   } catch (error) {
-    return makeFailureOutcome(WorkerErrorName.WorkerError, {
+    return makeFailureOutcome(ErrorName.WorkerError, {
       message: 'The task output cannot be serialised as JSON.',
       errorType: error instanceof Error ? error.name : typeof error,
       errorMessage: error instanceof Error ? error.message : undefined,
@@ -266,7 +258,7 @@ export const makeSuccessOutcome = (value: unknown): TaskOutcome => {
   const outputBytes = Buffer.byteLength(output, 'utf8');
   if (outputBytes > SfnLimits.maxOutputBytes) {
     return makeFailureOutcome(ErrorName.OutputTooLarge, {
-      message: `The task output is ${outputBytes} bytes of UTF-8; Step Functions accepts at most ${SfnLimits.maxOutputBytes}. Ask for less: page a list with the 'limit' and 'continue' query parameters, narrow it with 'labelSelector' or 'fieldSelector', or fetch fewer log lines with LogParameters 'tailLines' or 'limitBytes'.`,
+      message: `The task output is ${outputBytes} bytes of UTF-8; Step Functions accepts at most ${SfnLimits.maxOutputBytes}.${outputTooLargeAdvice === undefined ? '' : ` ${outputTooLargeAdvice}`}`,
       OutputBytes: outputBytes,
       MaxOutputBytes: SfnLimits.maxOutputBytes,
     });
@@ -280,7 +272,7 @@ export const makeOutcomeFromError = (error: unknown): TaskOutcome => {
     return makeFailureOutcome(error.errorName, error.failureCause);
   if (error instanceof TaskAbortedError) return makeOutcomeFromAbort(error.abortCause);
   // Never the whole error (stack, nested causes) in `error`: that breaks Catch by name.
-  return makeFailureOutcome(WorkerErrorName.WorkerError, {
+  return makeFailureOutcome(ErrorName.WorkerError, {
     message: 'The worker failed unexpectedly while running the task.',
     errorType: error instanceof Error ? error.name : typeof error,
     errorMessage: error instanceof Error ? error.message : String(error),
@@ -290,7 +282,7 @@ export const makeOutcomeFromError = (error: unknown): TaskOutcome => {
 const makeOutcomeFromAbort = (abortCause: AbortCause): TaskOutcome =>
   abortCause.kind === 'abandoned'
     ? { kind: 'abandoned', sfnError: abortCause.sfnError }
-    : makeInterruptedOutcome();
+    : { kind: 'interrupted' };
 
 /**
  * Turns how `run` settled, and why its signal was aborted (if it was), into the one outcome.
@@ -298,11 +290,17 @@ const makeOutcomeFromAbort = (abortCause: AbortCause): TaskOutcome =>
  * abort is still a good result and is sent; a throw after a shutdown abort (often a generic
  * AbortError from an HTTP client) means the task was interrupted.
  */
-export const toTaskOutcome = (settlement: TaskSettlement, abortCause?: AbortCause): TaskOutcome => {
+export const toTaskOutcome = (
+  settlement: TaskSettlement,
+  abortCause?: AbortCause,
+  outputTooLargeAdvice?: string,
+): TaskOutcome => {
   if (abortCause?.kind === 'abandoned') return makeOutcomeFromAbort(abortCause);
-  if (settlement.status === 'fulfilled') return makeSuccessOutcome(settlement.value);
+  if (settlement.status === 'fulfilled') {
+    return makeSuccessOutcome(settlement.value, outputTooLargeAdvice);
+  }
   if (abortCause?.kind === 'shutdown' && !(settlement.reason instanceof TaskFailedError)) {
-    return makeInterruptedOutcome();
+    return { kind: 'interrupted' };
   }
   return makeOutcomeFromError(settlement.reason);
 };

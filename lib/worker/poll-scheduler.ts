@@ -18,7 +18,7 @@
  * stopping only means no new poll starts.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { type BackoffOptions, computeBackoffDelayMs } from './backoff.ts';
+import { type BackoffOptions, computeBackoffDelayMs } from '../retry/backoff.ts';
 import type { Clock, PolledTask } from './ports.ts';
 import type { ServedActivity } from './resolve-integration.ts';
 import { readErrorName } from './sfn-errors.ts';

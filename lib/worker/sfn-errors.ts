@@ -3,6 +3,7 @@
  * (`ports.ts`) says errors carry the service's error code as `name`, an HTTP status in
  * `$metadata.httpStatusCode` when one was received, and a Node `code` for network failures.
  */
+import { isTransientError } from '../retry/transient.ts';
 
 /** The class of an activity-API error, which decides between give up, retry and fall back. */
 export const SfnErrorKind = {
@@ -24,24 +25,8 @@ const taskGoneNames: ReadonlySet<string> = new Set([
   'InvalidToken',
 ]);
 
-/** Errors without an HTTP status: the request never got an answer, so trying again is safe. */
-const networkCodes: ReadonlySet<string> = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ENETUNREACH',
-  'EHOSTUNREACH',
-  'UND_ERR_SOCKET',
-]);
-
 interface ErrorShape {
   name?: unknown;
-  code?: unknown;
-  $metadata?: { httpStatusCode?: unknown };
 }
 
 /** The service error code (or JS error name) of an error, for logs and decisions. */
@@ -52,20 +37,9 @@ export const readErrorName = (error: unknown): string => {
 
 /** Classifies an error thrown by an {@link ActivityApi} call. */
 export const classifySfnError = (error: unknown): SfnErrorKind => {
-  const shape = (error ?? {}) as ErrorShape;
   const name = readErrorName(error);
   if (taskGoneNames.has(name)) return SfnErrorKind.TaskGone;
   if (name === 'InvalidOutput') return SfnErrorKind.InvalidOutput;
-  // KmsThrottlingException, ThrottlingException, TooManyRequestsException, RequestLimitExceeded...
-  if (/throttl|toomanyrequests|limitexceeded/i.test(name)) return SfnErrorKind.Transient;
-  const status = shape.$metadata?.httpStatusCode;
-  if (typeof status === 'number') {
-    return status >= 500 || status === 429 ? SfnErrorKind.Transient : SfnErrorKind.Permanent;
-  }
-  // No HTTP status: the call failed before an answer arrived (socket, DNS, client timeout).
-  if (typeof shape.code === 'string' && networkCodes.has(shape.code)) return SfnErrorKind.Transient;
-  if (name === 'TimeoutError' || name === 'AbortError') return SfnErrorKind.Transient;
-  // Unknown shapes are treated as transient: retrying a bounded number of times costs little,
-  // giving up on an answer loses a task.
-  return SfnErrorKind.Transient;
+  // Throttling, 5xx and no answer at all may pass; other 4xx will not (lib/retry/transient.ts).
+  return isTransientError(error) ? SfnErrorKind.Transient : SfnErrorKind.Permanent;
 };

@@ -8,18 +8,18 @@ import {
   type TaskContext,
 } from '../integrations/types.ts';
 import { JsonNestingTooDeepError, parseJson } from '../json/exact-json.ts';
+import type { BackoffOptions } from '../retry/backoff.ts';
 import { type AnswerRetryOptions, sendAnswer } from './answer.ts';
-import type { BackoffOptions } from './backoff.ts';
 import { type AnswerHandOff, readAnswerHandOff } from './hand-off-message.ts';
 import { startHeartbeater } from './heartbeater.ts';
 import {
+  type FinalOutcome,
   makeFailureOutcome,
-  makeInterruptedOutcome,
+  makeInterruptedFailure,
   makeOutcomeFromError,
   type TaskOutcome,
   type TaskSettlement,
   toTaskOutcome,
-  WorkerErrorName,
 } from './outcome.ts';
 import type {
   ActivityApi,
@@ -100,7 +100,7 @@ export const runTask = async (
   task: ReceivedTask,
   env: TaskRunnerEnvironment,
   progress?: TaskProgress,
-): Promise<TaskOutcome> => {
+): Promise<FinalOutcome> => {
   const taskId = makeTaskId(task.taskToken);
   const logger = env.logger.createChild({
     persistentKeys: {
@@ -128,13 +128,13 @@ export const runTask = async (
   };
   notify(logger, () => env.observer?.taskStarted?.({ ...observed, resumed }));
 
-  let outcome: TaskOutcome;
+  let ran: TaskOutcome;
   try {
-    outcome = env.graceEndedSignal.aborted
-      ? makeInterruptedOutcome()
+    ran = env.graceEndedSignal.aborted
+      ? { kind: 'interrupted' }
       : await runIntegration(activity, task, env, logger, taskId, state);
   } catch (error) {
-    outcome = makeOutcomeFromError(error);
+    ran = makeOutcomeFromError(error);
   }
 
   const progressNow = (): TaskProgress => ({
@@ -142,9 +142,8 @@ export const runTask = async (
     handOffCount: progress?.handOffCount ?? 0,
     firstReceivedAtMs: progress?.firstReceivedAtMs ?? startedAtMs,
   });
-  if (outcome.kind === 'failure' && outcome.error === ErrorName.WorkerInterrupted) {
-    outcome = await tryHandOff(task, env, logger, outcome, progressNow());
-  }
+  const outcome =
+    ran.kind === 'interrupted' ? await tryHandOff(task, env, logger, progressNow()) : ran;
 
   const durationMs = env.clock.now() - startedAtMs;
   const sinceFirstReceivedMs = env.clock.now() - (progress?.firstReceivedAtMs ?? startedAtMs);
@@ -258,7 +257,7 @@ const runIntegration = async (
   if (resumeFrom !== undefined && integration.resume === undefined) {
     // Something was created that this integration cannot pick up again; starting over could
     // create it twice, so the task fails instead.
-    return makeFailureOutcome(WorkerErrorName.WorkerError, {
+    return makeFailureOutcome(ErrorName.WorkerError, {
       message: `The task was handed off after it started, and ${integration.activitySuffix} cannot resume it.`,
     });
   }
@@ -292,6 +291,7 @@ const runIntegration = async (
     return toTaskOutcome(
       settlement ?? { status: 'rejected', reason: signal.reason },
       readAbortCause(signal),
+      integration.outputTooLargeAdvice,
     );
   } finally {
     giveUpTimer.abort();
@@ -300,14 +300,14 @@ const runIntegration = async (
   }
 };
 
+/** An interrupted task is handed off when a target takes it, else failed as interrupted. */
 const tryHandOff = async (
   task: ReceivedTask,
   env: TaskRunnerEnvironment,
   logger: Logger,
-  interrupted: TaskOutcome,
   progress: TaskProgress,
-): Promise<TaskOutcome> => {
-  if (env.handOff === undefined) return interrupted;
+): Promise<FinalOutcome> => {
+  if (env.handOff === undefined) return makeInterruptedFailure();
   try {
     if (await env.handOff(task, progress)) return { kind: 'handed-off' };
     logger.warn('Hand-off declined the task; failing it as interrupted');
@@ -316,5 +316,5 @@ const tryHandOff = async (
       errorName: readErrorName(error),
     });
   }
-  return interrupted;
+  return makeInterruptedFailure();
 };

@@ -5,8 +5,8 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Integration } from '../integrations/types.ts';
+import type { BackoffOptions } from '../retry/backoff.ts';
 import type { AnswerRetryOptions } from './answer.ts';
-import type { BackoffOptions } from './backoff.ts';
 import { startPollScheduler } from './poll-scheduler.ts';
 import { makePollWorkerName } from './poll-worker-name.ts';
 import {

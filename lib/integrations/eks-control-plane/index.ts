@@ -15,7 +15,7 @@
  * clean up abandoned tasks (that setting deletes Kubernetes Jobs, which a task does own).
  */
 import type { EksControlPlane } from '../../aws/eks-control-plane.ts';
-import { EksApiError } from '../../aws/eks-control-plane.ts';
+import { EksServiceError } from '../../aws/eks-control-plane.ts';
 import {
   eksExceptionErrorName,
   type InputProblem,
@@ -208,7 +208,7 @@ async function callEks<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
-    if (!(error instanceof EksApiError)) throw error;
+    if (!(error instanceof EksServiceError)) throw error;
     throw new TaskFailedError(
       eksExceptionErrorName(error.exceptionName),
       `EKS ${what} failed: ${error.exceptionName}: ${error.message}`,

@@ -58,6 +58,22 @@ const listEvery =
   ): readonly K[] =>
     keys;
 
+/**
+ * Both member lists of a request whose every member is required (the deletes), checked as
+ * {@link listEvery} checks each: every key of `T` listed, and each of them required.
+ */
+const listEveryRequired =
+  <T>() =>
+  <const L extends readonly (RequiredKeys<T> & string)[]>(
+    keys: L &
+      ([MissingKeys<keyof T, L>] extends [never]
+        ? unknown
+        : { missingKeys: MissingKeys<keyof T, L> }),
+  ): Pick<EksOperation, 'allMembers' | 'requiredMembers'> => ({
+    allMembers: keys,
+    requiredMembers: keys,
+  });
+
 /** Task input of `eks:createCluster`: the SDK request in PascalCase. */
 export type CreateClusterInput = PascalCaseKeys<CreateClusterRequest>;
 export type DeleteClusterInput = PascalCaseKeys<DeleteClusterRequest>;
@@ -211,8 +227,7 @@ export const eksOperations: readonly EksOperation[] = [
     family: clusterFamily,
     requestSchema: DeleteClusterRequest$,
     responseSchema: DeleteClusterResponse$,
-    allMembers: listEvery<keyof DeleteClusterRequest>()(['name']),
-    requiredMembers: listEvery<RequiredKeys<DeleteClusterRequest>>()(['name']),
+    ...listEveryRequired<DeleteClusterRequest>()(['name']),
     call: (eks, request: DeleteClusterRequest, signal) => eks.deleteCluster(request, signal),
     waitRule: waitUntilGone(['ACTIVE', 'CREATING', 'PENDING']),
   },
@@ -257,11 +272,7 @@ export const eksOperations: readonly EksOperation[] = [
     family: nodegroupFamily,
     requestSchema: DeleteNodegroupRequest$,
     responseSchema: DeleteNodegroupResponse$,
-    allMembers: listEvery<keyof DeleteNodegroupRequest>()(['clusterName', 'nodegroupName']),
-    requiredMembers: listEvery<RequiredKeys<DeleteNodegroupRequest>>()([
-      'clusterName',
-      'nodegroupName',
-    ]),
+    ...listEveryRequired<DeleteNodegroupRequest>()(['clusterName', 'nodegroupName']),
     call: (eks, request: DeleteNodegroupRequest, signal) => eks.deleteNodegroup(request, signal),
     waitRule: waitUntilGone(['DELETE_FAILED']),
   },
@@ -293,14 +304,7 @@ export const eksOperations: readonly EksOperation[] = [
     family: fargateProfileFamily,
     requestSchema: DeleteFargateProfileRequest$,
     responseSchema: DeleteFargateProfileResponse$,
-    allMembers: listEvery<keyof DeleteFargateProfileRequest>()([
-      'clusterName',
-      'fargateProfileName',
-    ]),
-    requiredMembers: listEvery<RequiredKeys<DeleteFargateProfileRequest>>()([
-      'clusterName',
-      'fargateProfileName',
-    ]),
+    ...listEveryRequired<DeleteFargateProfileRequest>()(['clusterName', 'fargateProfileName']),
     call: (eks, request: DeleteFargateProfileRequest, signal) =>
       eks.deleteFargateProfile(request, signal),
     waitRule: waitUntilGone(['DELETE_FAILED']),

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { EksApiError } from '../../aws/eks-control-plane.ts';
+import { EksServiceError } from '../../aws/eks-control-plane.ts';
+import { isTransientError } from '../../retry/transient.ts';
 import type { WaitRule } from './operations.ts';
 
 /** How a `.sync` wait ended when it did not throw. */
@@ -46,12 +47,12 @@ export async function waitForTerminalStatus(options: WaitOptions): Promise<WaitO
       described = await options.describe(signal);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      if (error instanceof EksApiError) {
+      if (error instanceof EksServiceError) {
         if (error.exceptionName === 'ResourceNotFoundException' && rule.succeedsWhenNotFound) {
           return { kind: 'gone' };
         }
         consecutiveFailures += 1;
-        if (error.retryable && consecutiveFailures < options.maxConsecutivePollFailures) {
+        if (isTransientError(error) && consecutiveFailures < options.maxConsecutivePollFailures) {
           options.logger.warn('EKS describe failed while waiting, will poll again', {
             resource: options.resourceLabel,
             name: options.resourceName,

@@ -1,6 +1,8 @@
 /** The `eks:call` integration: one Kubernetes API request, answered as Step Functions does. */
-import { parseResponseBody } from '../../kube/client.ts';
+
 import type { KubeConnector } from '../../kube/connection.ts';
+import { parseResponseBody } from '../../kube/http-body.ts';
+import { kubeOutputTooLargeAdvice } from '../kube-output-advice.ts';
 import type { Integration } from '../types.ts';
 import { parseKubeCallInput } from './parse-input.ts';
 import { encodeRequestBody } from './request-body.ts';
@@ -21,6 +23,7 @@ export interface KubeCallOutput {
 export function makeKubeCallIntegration(deps: KubeCallDependencies): Integration {
   return {
     activitySuffix: 'eks-call',
+    outputTooLargeAdvice: kubeOutputTooLargeAdvice,
     async run(input, context): Promise<KubeCallOutput> {
       const call = parseKubeCallInput(input);
       const encoded = encodeRequestBody(call.method, call.requestBody);

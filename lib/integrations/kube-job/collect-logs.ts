@@ -161,7 +161,7 @@ const toErrorEntry = (error: unknown): ContainerLogEntry => {
     return { error: error.errorName, cause: cause.slice(0, maxLogErrorCauseChars) };
   }
   return {
-    error: 'EKS.LogReadFailed',
+    error: ErrorName.LogReadFailed,
     cause: String((error as Error)?.message ?? error).slice(0, maxLogErrorCauseChars),
   };
 };
@@ -192,6 +192,9 @@ export const collectLogs = async (options: CollectLogsOptions): Promise<LogsSect
     });
     return section;
   };
+  /** One container's log, asked with the state machine's parameters and our bounds. */
+  const openLog = (ref: ContainerRef, bounds: { tailLines?: number; limitBytes?: number }) =>
+    api.readLog(namespace, ref.pod, ref.container, makeLogQuery(logParameters, bounds), signal);
   const measureOutput = (entries: readonly ContainerLogEntry[]) =>
     measureJsonBytes({ ...options.outputWithoutLogs, logs: buildSection(entries) });
   const throwTooLarge = (baseBytes: number): never => {
@@ -220,13 +223,7 @@ export const collectLogs = async (options: CollectLogsOptions): Promise<LogsSect
   let retainableBytes = firstBudgetBytes * retainedBudgetFactor;
   const firstPass = await mapWithConcurrency(refs, concurrency, async (ref): Promise<FirstPass> => {
     try {
-      const stream = await api.readLog(
-        namespace,
-        ref.pod,
-        ref.container,
-        makeLogQuery(logParameters, { limitBytes: firstBudgetBytes + 1 }),
-        signal,
-      );
+      const stream = await openLog(ref, { limitBytes: firstBudgetBytes + 1 });
       const read = await readBounded(stream, firstBudgetBytes, retainableBytes > 0);
       const pass: FirstPass = { kind: 'read', ...read, text: read.text };
       if (read.text !== undefined) retainableBytes -= read.rawBytes;
@@ -270,13 +267,7 @@ export const collectLogs = async (options: CollectLogsOptions): Promise<LogsSect
         }
         if (demandBytes <= shareBytes) {
           // Read whole in pass 1 but not kept: read again, within the share.
-          const stream = await api.readLog(
-            namespace,
-            ref.pod,
-            ref.container,
-            makeLogQuery(logParameters, { limitBytes: firstBudgetBytes + 1 }),
-            signal,
-          );
+          const stream = await openLog(ref, { limitBytes: firstBudgetBytes + 1 });
           const tail = await readTail(stream, shareBytes);
           if (tail.truncated) return { log: tail.text, truncated: true };
           const value = toLogValue(tail.text, rawLogs);
@@ -305,13 +296,7 @@ export const collectLogs = async (options: CollectLogsOptions): Promise<LogsSect
       pass.lines > 0 ? pass.serializedBytes / pass.lines : Number.POSITIVE_INFINITY;
     let tailLines = Math.max(1, Math.ceil((shareBytes / bytesPerLine) * 1.2) + 1);
     for (let attempt = 0; ; attempt++) {
-      const stream = await api.readLog(
-        namespace,
-        ref.pod,
-        ref.container,
-        makeLogQuery(logParameters, { tailLines }),
-        signal,
-      );
+      const stream = await openLog(ref, { tailLines });
       const tail = await readTail(stream, shareBytes);
       const filledEnough = tail.truncated || tail.serializedBytes >= shareBytes * 0.9;
       if (filledEnough || attempt >= 1 || tail.serializedBytes === 0) {

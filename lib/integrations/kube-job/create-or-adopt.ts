@@ -14,7 +14,7 @@
  * an annotation of the Job (then the fingerprints differ) or uses `generateName`.
  */
 import { createHash } from 'node:crypto';
-import { TaskFailedError } from '../../errors.ts';
+import { KubeStatus, kubeStatusOf } from '../../errors.ts';
 import type { JobApi, KubeJob } from './job-api.ts';
 import { findTerminalCondition } from './wait-for-job.ts';
 
@@ -57,8 +57,7 @@ export interface CreatedOrAdopted {
   adopted: boolean;
 }
 
-const isConflict = (error: unknown): boolean =>
-  error instanceof TaskFailedError && error.errorName === 'EKS.409';
+const isConflict = (error: unknown): boolean => kubeStatusOf(error) === KubeStatus.Conflict;
 
 /**
  * Creates the Job, or adopts the one an earlier, interrupted attempt of the same request created.

@@ -3,8 +3,10 @@
  * end, then output the final Job (with its pods' logs when asked) or fail with `EKS.JobFailed`.
  */
 
-import { TaskFailedError } from '../../errors.ts';
+import { KubeStatus, kubeStatusOf } from '../../errors.ts';
 import type { KubeConnector } from '../../kube/connection.ts';
+import { SfnLimits } from '../../limits.ts';
+import { kubeOutputTooLargeAdvice } from '../kube-output-advice.ts';
 import type { Checkpoint, Integration, TaskContext } from '../types.ts';
 import { TaskAbortedError } from '../types.ts';
 import { collectLogs } from './collect-logs.ts';
@@ -16,9 +18,6 @@ import { markJobWithTask } from './mark-job-with-task.ts';
 import { type ClusterCoordinates, parseRunJobInput, type RunJobInput } from './parse-input.ts';
 import { trackFailedPods } from './track-failed-pods.ts';
 import { makeJobDeletedError, waitForJobEnd } from './wait-for-job.ts';
-
-/** Step Functions' `SendTaskSuccess` output limit, in UTF-8 bytes. */
-export const stepFunctionsMaxOutputBytes = 262_144;
 
 /** Opens the Job API of a cluster: resolves its coordinates, checks trust, signs tokens. */
 export type OpenJobApi = (coordinates: ClusterCoordinates, signal: AbortSignal) => Promise<JobApi>;
@@ -36,7 +35,7 @@ export interface RunJobOptions {
    * context's `cleanupOnAbandon` (the worker's configuration) decides. @default false
    */
   cleanupOnAbandon?: boolean;
-  /** @default 262144 */
+  /** @default SfnLimits.maxOutputBytes (262,144) */
   maxOutputBytes?: number;
   /** How long the clean-up delete may take. @default 10000 */
   cleanupTimeoutMs?: number;
@@ -91,7 +90,7 @@ const isLeftToNobody = (context: TaskContext): boolean =>
 /** The two runJob integrations, in the order `[eks-runJob, eks-runJob-sync]`. */
 export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integration] => {
   const pollIntervalMs = deps.pollIntervalMs ?? 60_000;
-  const maxOutputBytes = deps.maxOutputBytes ?? stepFunctionsMaxOutputBytes;
+  const maxOutputBytes = deps.maxOutputBytes ?? SfnLimits.maxOutputBytes;
   const cleanupTimeoutMs = deps.cleanupTimeoutMs ?? 10_000;
   const openJobApi =
     'openJobApi' in deps
@@ -100,6 +99,7 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
 
   const runJob: Integration = {
     activitySuffix: 'eks-runJob',
+    outputTooLargeAdvice: kubeOutputTooLargeAdvice,
     async run(input: unknown, context: TaskContext) {
       const { coordinates, namespace, job } = parseRunJobInput(input, false);
       const api = await openJobApi(coordinates, context.signal);
@@ -113,6 +113,7 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
 
   const runJobSync: Integration = {
     activitySuffix: 'eks-runJob-sync',
+    outputTooLargeAdvice: kubeOutputTooLargeAdvice,
     async run(input: unknown, context: TaskContext) {
       const { signal, logger } = context;
       const parsed = parseRunJobInput(input, true);
@@ -162,7 +163,7 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
       try {
         current = await api.getJob(namespace, name, signal);
       } catch (error) {
-        if (error instanceof TaskFailedError && error.errorName === 'EKS.404') {
+        if (kubeStatusOf(error) === KubeStatus.NotFound) {
           throw makeJobDeletedError(namespace, name, uid);
         }
         throw error;

@@ -6,11 +6,8 @@ import { type LocalIdentity, localIdentities } from '../../../infra/local-stack/
 import type { KubeApiServer } from '../../../infra/local-stack/kube/server.ts';
 import { makeClusterCertificates } from '../../../infra/local-stack/kube/tls.ts';
 import type { TaskFailedError } from '../../../lib/errors.ts';
-import {
-  type KubeWatchEvent,
-  makeKubeClient,
-  parseRetryAfterMs,
-} from '../../../lib/kube/client.ts';
+import { type KubeWatchEvent, makeKubeClient } from '../../../lib/kube/client.ts';
+import { parseRetryAfterMs } from '../../../lib/kube/http-body.ts';
 import { makeCountingTokens, startServer } from './support/local-kube.ts';
 
 const signal = () => AbortSignal.timeout(5000);

@@ -3,13 +3,14 @@ import { describe, test } from 'node:test';
 import { ErrorName, InvalidParametersError, TaskFailedError } from '../../../lib/errors.ts';
 import { TaskAbortedError } from '../../../lib/integrations/types.ts';
 import { parseJson } from '../../../lib/json/exact-json.ts';
+import { SfnLimits } from '../../../lib/limits.ts';
 import {
   fitCause,
   fitJson,
   fitText,
   makeFailureOutcome,
+  makeInterruptedFailure,
   makeSuccessOutcome,
-  SfnLimits,
   toTaskOutcome,
 } from '../../../lib/worker/outcome.ts';
 
@@ -147,12 +148,12 @@ describe('success output', () => {
 
   test('an output one byte over the limit, counted as UTF-8, fails with EKS.OutputTooLarge', () => {
     const value = `${'€'.repeat(87_380)}${'a'.repeat(3)}`;
-    const outcome = makeSuccessOutcome(value);
+    const outcome = makeSuccessOutcome(value, 'Ask for less.');
     assert.ok(outcome.kind === 'failure');
     assert.equal(outcome.error, ErrorName.OutputTooLarge);
     const cause = JSON.parse(outcome.cause);
     assert.equal(cause.OutputBytes, 262_145);
-    assert.match(cause.message, /'limit' and 'continue'/);
+    assert.match(cause.message, /accepts at most 262144\. Ask for less\.$/);
   });
 
   test('an undefined result is sent as JSON null', () => {
@@ -183,11 +184,10 @@ describe('outcome of a run', () => {
     assert.deepEqual(outcome, { kind: 'abandoned', sfnError: 'TaskTimedOut' });
   });
 
-  test('a generic abort error after a shutdown abort means EKS.WorkerInterrupted', () => {
+  test('a generic abort error after a shutdown abort means interrupted', () => {
     const abortError = new DOMException('This operation was aborted', 'AbortError');
     const outcome = toTaskOutcome({ status: 'rejected', reason: abortError }, { kind: 'shutdown' });
-    assert.ok(outcome.kind === 'failure');
-    assert.equal(outcome.error, ErrorName.WorkerInterrupted);
+    assert.deepEqual(outcome, { kind: 'interrupted' });
   });
 
   test('a TaskAbortedError for shutdown thrown without a signal still means interrupted', () => {
@@ -195,8 +195,13 @@ describe('outcome of a run', () => {
       status: 'rejected',
       reason: new TaskAbortedError({ kind: 'shutdown' }),
     });
-    assert.ok(outcome.kind === 'failure');
+    assert.deepEqual(outcome, { kind: 'interrupted' });
+  });
+
+  test('an interrupted task that cannot be handed off fails with EKS.WorkerInterrupted', () => {
+    const outcome = makeInterruptedFailure();
     assert.equal(outcome.error, ErrorName.WorkerInterrupted);
+    assert.match(JSON.parse(outcome.cause).message, /could not hand it over/);
   });
 
   test('InvalidParametersError lists its problems in the cause', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { computeBackoffDelayMs } from '../../../lib/worker/backoff.ts';
+import { computeBackoffDelayMs } from '../../../lib/retry/backoff.ts';
 import { classifySfnError, SfnErrorKind } from '../../../lib/worker/sfn-errors.ts';
 import { TaskSlots } from '../../../lib/worker/slots.ts';
 import { makeNetworkError, makeSfnError } from './support/fake-activity-api.ts';

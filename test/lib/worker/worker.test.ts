@@ -271,6 +271,7 @@ describe('task runner', () => {
       text: '€'.repeat(70_000),
       more: '€'.repeat(20_000),
     }));
+    integration.outputTooLargeAdvice = "Ask for less: use 'limit'.";
     const { api, worker } = startTestWorker([integration]);
     const token = api.enqueue(activityArn('test-eks-call'), {});
 
@@ -280,7 +281,7 @@ describe('task runner', () => {
     const answer = api.answerFor(token);
     assert.ok(answer?.kind === 'failure');
     assert.equal(answer.error, ErrorName.OutputTooLarge);
-    assert.match(JSON.parse(answer.cause).message, /limit/);
+    assert.match(JSON.parse(answer.cause).message, /262144\. Ask for less: use 'limit'\.$/);
   });
 });
 

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { EksApiError } from '../../../../lib/aws/eks-control-plane.ts';
+import { EksServiceError } from '../../../../lib/aws/eks-control-plane.ts';
 import { waitForTerminalStatus } from '../../../../lib/integrations/eks-control-plane/wait-for-status.ts';
 import { withTimeout } from './support/local-eks.ts';
 
 const logger = new Logger({ serviceName: 'wait-test', logLevel: 'SILENT' });
 const throttled = () =>
-  new EksApiError({
+  new EksServiceError({
     exceptionName: 'ThrottlingException',
     message: 'Rate exceeded',
     statusCode: 429,
@@ -67,7 +67,7 @@ describe('waitForTerminalStatus', () => {
   });
 
   test('a non-retryable describe error ends the wait at once', async () => {
-    const notFound = new EksApiError({
+    const notFound = new EksServiceError({
       exceptionName: 'ResourceNotFoundException',
       message: 'No cluster found',
       statusCode: 404,

@@ -21,6 +21,7 @@ export interface RunCall {
 /** An integration whose runs wait until the test resolves them (or `behaviour` decides). */
 export class ControlledIntegration implements Integration {
   readonly activitySuffix: string;
+  outputTooLargeAdvice?: string;
   readonly calls: RunCall[] = [];
   running = 0;
   maxRunning = 0;

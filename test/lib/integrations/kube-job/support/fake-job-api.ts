@@ -3,7 +3,7 @@
  * (fixed strings or lazily generated ones of any size), with recorded calls and fault controls.
  */
 import { Readable } from 'node:stream';
-import { TaskFailedError } from '../../../../../lib/errors.ts';
+import { KubeStatusError, type TaskFailedError } from '../../../../../lib/errors.ts';
 import type {
   JobApi,
   JobWatchEvent,
@@ -28,13 +28,15 @@ interface Watcher {
   end: () => void;
 }
 
+/** What the real client throws for a non-2xx answer: the status, with the Status as body. */
 export const makeStatusError = (code: number, reason: string, message: string) =>
-  new TaskFailedError(`EKS.${code}`, message, {
-    failureCause: {
-      ResponseBody: { kind: 'Status', apiVersion: 'v1', status: 'Failure', message, reason, code },
-      StatusCode: code,
-      StatusText: reason,
-    },
+  new KubeStatusError(code, reason, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    status: 'Failure',
+    message,
+    reason,
+    code,
   });
 
 const generatedLine = (index: number, lineBytes: number): string => {
