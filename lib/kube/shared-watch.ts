@@ -19,9 +19,8 @@
  * list shows and the watch did not deliver is delivered as the watch would have (ADDED, MODIFIED,
  * DELETED), and a watch that missed changes and delivered nothing meanwhile is re-opened.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { TaskFailedError } from '../errors.ts';
-import type { KubeClient, KubeWatchEvent } from './client.ts';
+import { type Clock, systemClock } from '../clock.ts';
+import { KubeApiError, type KubeClient, type KubeWatchEvent } from './client.ts';
 
 interface WatchedObject {
   metadata?: {
@@ -60,6 +59,11 @@ export interface WatchCollectionOptions {
    * an index), so thousands of subscribers do not each test every event. `matches` still decides.
    */
   index?: { name: string } | { label: string; value: string };
+  /**
+   * What the shared watch sleeps on (retry delays, the re-list interval). The first subscriber's
+   * is kept for the watch's life: one worker has one clock. @default systemClock
+   */
+  clock?: Clock;
 }
 
 interface Subscriber {
@@ -96,7 +100,7 @@ const maxRetryDelayMs = 5_000;
 const resyncPageSize = 500;
 
 const statusOf = (error: unknown): number | undefined =>
-  error instanceof TaskFailedError ? Number(error.errorName.replace(/^EKS\./, '')) : undefined;
+  error instanceof KubeApiError ? error.statusCode : undefined;
 
 /** 401, 403 and 404 will not change by retrying; everything else (network, 429, 5xx) may. */
 const isRefusal = (error: unknown): boolean => [401, 403, 404].includes(statusOf(error) ?? 0);
@@ -136,6 +140,7 @@ class SharedCollectionWatch {
   constructor(
     private readonly client: KubeClient,
     private readonly path: string,
+    private readonly clock: Clock,
     private readonly onIdle: () => void,
   ) {}
 
@@ -268,7 +273,7 @@ class SharedCollectionWatch {
         }
         failures += 1;
         const delayMs = Math.min(maxRetryDelayMs, 100 * 2 ** (failures - 1));
-        await sleep(delayMs, undefined, { signal: stop }).catch(() => {});
+        await this.clock.sleep(delayMs, stop);
       }
     }
   }
@@ -309,8 +314,9 @@ class SharedCollectionWatch {
     this.#resyncing = true;
     try {
       while (!stop.aborted) {
+        await this.clock.sleep(this.#resyncIntervalMs, stop);
+        if (stop.aborted) return;
         try {
-          await sleep(this.#resyncIntervalMs, undefined, { signal: stop });
           await this.#resync(stop);
         } catch {
           // Aborted, or the list failed (network, 5xx, even 403): the watch may still be fine,
@@ -409,7 +415,9 @@ export const watchCollection = (
   let watch = watches.get(path);
   if (!watch) {
     const forClient = watches;
-    watch = new SharedCollectionWatch(client, path, () => forClient.delete(path));
+    watch = new SharedCollectionWatch(client, path, options.clock ?? systemClock, () =>
+      forClient.delete(path),
+    );
     watches.set(path, watch);
   }
   return watch.subscribe(matches, onEvent, signal, options);

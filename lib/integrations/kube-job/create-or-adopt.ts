@@ -14,7 +14,7 @@
  * an annotation of the Job (then the fingerprints differ) or uses `generateName`.
  */
 import { createHash } from 'node:crypto';
-import { TaskFailedError } from '../../errors.ts';
+import { KubeApiError } from '../../kube/client.ts';
 import type { JobApi, KubeJob } from './job-api.ts';
 import { findTerminalCondition } from './wait-for-job.ts';
 
@@ -58,7 +58,7 @@ export interface CreatedOrAdopted {
 }
 
 const isConflict = (error: unknown): boolean =>
-  error instanceof TaskFailedError && error.errorName === 'EKS.409';
+  error instanceof KubeApiError && error.statusCode === 409;
 
 /**
  * Creates the Job, or adopts the one an earlier, interrupted attempt of the same request created.

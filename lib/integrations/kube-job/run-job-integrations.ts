@@ -196,7 +196,6 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
       api,
       namespace,
       labelSelector: toPodSelector(created),
-      resourceVersion: created.metadata?.resourceVersion ?? '',
       signal,
     });
     let finished: Awaited<ReturnType<typeof waitForJobEnd>>;
@@ -206,9 +205,9 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
         namespace,
         name,
         uid,
-        resourceVersion: created.metadata?.resourceVersion ?? '',
         pollIntervalMs,
         signal,
+        ...(context.clock ? { clock: context.clock } : {}),
         onWarning: (message, fields) =>
           logger.warn(message, { namespace, jobName: name, ...fields }),
       });

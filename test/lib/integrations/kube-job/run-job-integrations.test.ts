@@ -57,7 +57,7 @@ describe('eks:runJob', () => {
     assert.equal(output.metadata?.managedFields, undefined);
     assert.ok(output.metadata?.uid);
     assert.deepEqual(opened, [{ ClusterName: 'c1' }]);
-    assert.equal(api.callsOf('watchJob').length, 0);
+    assert.equal(api.callsOf('subscribeToJob').length, 0);
   });
 
   test('invalid input is refused before any cluster is opened', async () => {
@@ -91,7 +91,7 @@ describe('eks:runJob.sync', () => {
     assert.equal(output.metadata?.managedFields, undefined);
     assert.equal(output.status?.conditions?.at(-1)?.type, 'Complete');
     assert.equal('logs' in output, false);
-    assert.equal(api.callsOf('watchJob')[0]?.args[1], name);
+    assert.equal(api.callsOf('subscribeToJob')[0]?.args[1], name);
   });
 
   test('with RetrieveLogs the output carries the logs of the Job own pods only', async () => {
@@ -231,7 +231,7 @@ describe('eks:runJob.sync', () => {
       return true;
     });
     assert.equal(
-      api.callsOf('watchPods')[0]?.args[1],
+      api.callsOf('subscribeToPods')[0]?.args[1],
       `batch.kubernetes.io/controller-uid=${created.metadata?.uid}`,
     );
   });
