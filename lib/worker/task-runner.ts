@@ -244,6 +244,7 @@ const runIntegration = async (
   const context: TaskContext = {
     signal,
     logger,
+    clock: env.clock,
     activityName: activity.activityName,
     cleanupOnAbandon: env.cleanupOnAbandon,
     handsOffOnShutdown: env.handOff !== undefined,

@@ -155,10 +155,13 @@ export const makeKubeJobApi = (client: KubeClient, options: KubeJobApiOptions = 
   },
 });
 
-/** Opens the Job API of the cluster a task names, through the worker's shared connector. */
+/**
+ * Opens the Job API of the cluster a task names, through the worker's shared connector; its
+ * watches sleep on `clock` (the task's, i.e. the worker's).
+ */
 export const makeJobApiOpener =
   (connect: KubeConnector['connect'], options: KubeJobApiOptions = {}) =>
-  async (coordinates: ClusterCoordinates, signal: AbortSignal): Promise<JobApi> =>
+  async (coordinates: ClusterCoordinates, signal: AbortSignal, clock?: Clock): Promise<JobApi> =>
     makeKubeJobApi(
       await connect(
         {
@@ -168,5 +171,5 @@ export const makeJobApiOpener =
         },
         signal,
       ),
-      options,
+      clock ? { ...options, clock } : options,
     );

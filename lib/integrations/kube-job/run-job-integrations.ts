@@ -3,6 +3,7 @@
  * end, then output the final Job (with its pods' logs when asked) or fail with `EKS.JobFailed`.
  */
 
+import type { Clock } from '../../clock.ts';
 import { TaskFailedError } from '../../errors.ts';
 import type { KubeConnector } from '../../kube/connection.ts';
 import type { Checkpoint, Integration, TaskContext } from '../types.ts';
@@ -21,7 +22,11 @@ import { makeJobDeletedError, waitForJobEnd } from './wait-for-job.ts';
 export const stepFunctionsMaxOutputBytes = 262_144;
 
 /** Opens the Job API of a cluster: resolves its coordinates, checks trust, signs tokens. */
-export type OpenJobApi = (coordinates: ClusterCoordinates, signal: AbortSignal) => Promise<JobApi>;
+export type OpenJobApi = (
+  coordinates: ClusterCoordinates,
+  signal: AbortSignal,
+  clock?: Clock,
+) => Promise<JobApi>;
 
 export interface RunJobOptions {
   /**
@@ -117,7 +122,7 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
       const { signal, logger } = context;
       const parsed = parseRunJobInput(input, true);
       const { coordinates, namespace, job } = parsed;
-      const api = await openJobApi(coordinates, signal);
+      const api = await openJobApi(coordinates, signal, context.clock);
       const { job: created, adopted } = await createOrAdoptJob(
         api,
         {
@@ -157,7 +162,7 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
         }
         throw signal.reason;
       }
-      const api = await openJobApi(coordinates, signal);
+      const api = await openJobApi(coordinates, signal, context.clock);
       let current: KubeJob;
       try {
         current = await api.getJob(namespace, name, signal);
