@@ -6,10 +6,10 @@
 import type { Clock } from '../../clock.ts';
 import { parseJson, stringifyJson } from '../../json/exact-json.ts';
 import type { KubeClient, QueryParameters } from '../../kube/client.ts';
+import type { ClusterTarget } from '../../kube/cluster-target.ts';
 import type { KubeConnector } from '../../kube/connection.ts';
 import { watchCollection } from '../../kube/shared-watch.ts';
 import type { JobApi, JobEvent, KubeJob, KubePod, PodEvent } from './job-api.ts';
-import type { ClusterCoordinates } from './parse-input.ts';
 
 /** Pods listed per page: a Job with thousands of pods must not become one huge response. */
 const podsPageSize = 500;
@@ -161,15 +161,5 @@ export const makeKubeJobApi = (client: KubeClient, options: KubeJobApiOptions = 
  */
 export const makeJobApiOpener =
   (connect: KubeConnector['connect'], options: KubeJobApiOptions = {}) =>
-  async (coordinates: ClusterCoordinates, signal: AbortSignal, clock?: Clock): Promise<JobApi> =>
-    makeKubeJobApi(
-      await connect(
-        {
-          clusterName: coordinates.ClusterName,
-          endpoint: coordinates.Endpoint,
-          certificateAuthority: coordinates.CertificateAuthority,
-        },
-        signal,
-      ),
-      clock ? { ...options, clock } : options,
-    );
+  async (cluster: ClusterTarget, signal: AbortSignal, clock?: Clock): Promise<JobApi> =>
+    makeKubeJobApi(await connect(cluster, signal), clock ? { ...options, clock } : options);

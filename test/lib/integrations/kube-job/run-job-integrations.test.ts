@@ -26,8 +26,8 @@ const setUp = (options: RunJobOptions = {}) => {
   const [runJob, runJobSync] = makeRunJobIntegrations({
     pollIntervalMs: 60_000,
     ...options,
-    openJobApi: async (coordinates) => {
-      opened.push(coordinates);
+    openJobApi: async (cluster) => {
+      opened.push(cluster);
       return api;
     },
   });
@@ -56,7 +56,7 @@ describe('eks:runJob', () => {
     assert.equal(output.metadata?.namespace, 'team-a');
     assert.equal(output.metadata?.managedFields, undefined);
     assert.ok(output.metadata?.uid);
-    assert.deepEqual(opened, [{ ClusterName: 'c1' }]);
+    assert.deepEqual(opened, [{ clusterName: 'c1' }]);
     assert.equal(api.callsOf('subscribeToJob').length, 0);
   });
 
