@@ -8,7 +8,8 @@ import {
   type RunJobOptions,
 } from '../../../../lib/integrations/kube-job/run-job-integrations.ts';
 import { TaskAbortedError } from '../../../../lib/integrations/types.ts';
-import { FakeJobApi, makeJobPod } from './support/fake-job-api.ts';
+import { VirtualClock } from '../../../support/virtual-clock.ts';
+import { FakeJobApi, makeJobPod, makeStatusError } from './support/fake-job-api.ts';
 import { makeTaskContext } from './support/task-context.ts';
 
 const testTimeoutMs = 3000;
@@ -92,6 +93,23 @@ describe('eks:runJob.sync', () => {
     assert.equal(output.status?.conditions?.at(-1)?.type, 'Complete');
     assert.equal('logs' in output, false);
     assert.equal(api.callsOf('subscribeToJob')[0]?.args[1], name);
+  });
+
+  test("the wait sleeps on the task's clock (the worker's), not on the system's", async () => {
+    const { api, runJobSync } = setUp();
+    // A refused watch leaves only polling: an hour-long poll interval on a virtual clock.
+    api.watchError = makeStatusError(403, 'Forbidden', 'watch is forbidden');
+    const clock = new VirtualClock();
+    const running = runJobSync.run(
+      { ClusterName: 'c1', Job: jobSpec({ name: 'on-the-clock' }) },
+      { ...makeTaskContext(AbortSignal.timeout(testTimeoutMs)), clock },
+    );
+    await waitForCreatedJob(api);
+    api.finishJob('default', 'on-the-clock', 'Complete');
+    await clock.advance(60_000);
+    const output = (await running) as KubeJob;
+    assert.equal(output.status?.conditions?.at(-1)?.type, 'Complete');
+    assert.equal(api.callsOf('getJob').length, 1);
   });
 
   test('with RetrieveLogs the output carries the logs of the Job own pods only', async () => {
