@@ -1,6 +1,7 @@
 /**
- * Where a cluster's API server is and which CA signs it, from `eks:DescribeCluster`, cached.
- * The connection layer also uses it to decide whether an `Endpoint` in a task input is trusted.
+ * Where a cluster's API server is and which CA signs it, from `eks:DescribeCluster`, cached, in the
+ * shape a task names a cluster in ({@link ResolvedCluster}: an origin and a PEM). The connection
+ * layer also uses it to decide whether an `Endpoint` in a task input is trusted.
  */
 import {
   DescribeClusterCommand,
@@ -8,25 +9,23 @@ import {
   EKSClient,
 } from '@aws-sdk/client-eks';
 import { eksExceptionErrorName, TaskFailedError } from '../errors.ts';
-
-export interface ClusterCoordinates {
-  /** `https://<id>.<zone>.<region>.eks.amazonaws.com` */
-  endpoint: string;
-  /** base64 of the CA PEM, as `certificateAuthority.data`. */
-  certificateAuthorityData: string;
-}
+import {
+  decodeCertificateAuthority,
+  type ResolvedCluster,
+  toEndpointOrigin,
+} from '../kube/cluster-target.ts';
 
 /** The port the connection layer depends on. */
 export interface EksClusterLookup {
   /**
-   * The coordinates EKS reports for `name`. Throws {@link ClusterNotFoundError} when EKS has no
+   * Where EKS says the cluster `name` is. Throws {@link ClusterNotFoundError} when EKS has no
    * such cluster and `TaskFailedError('EKS.<Exception>')` for other API errors.
    * `refresh` skips the cache (a cached endpoint did not match: the cluster may be new).
    */
   describeCluster(
     name: string,
     options?: { signal?: AbortSignal; refresh?: boolean },
-  ): Promise<ClusterCoordinates>;
+  ): Promise<ResolvedCluster>;
 }
 
 /** EKS answered ResourceNotFoundException (a distinct class: trust decisions depend on it). */
@@ -42,7 +41,7 @@ export class ClusterNotFoundError extends TaskFailedError {
 export type DescribeClusterUncached = (
   name: string,
   signal?: AbortSignal,
-) => Promise<ClusterCoordinates>;
+) => Promise<ResolvedCluster>;
 
 export interface CachedLookupOptions {
   /** @default 300_000 (5 minutes: endpoints change only when a cluster is recreated) */
@@ -58,7 +57,7 @@ export function makeCachedClusterLookup(
 ): EksClusterLookup {
   const ttlMs = options.ttlMs ?? 300_000;
   const nowMs = options.nowMs ?? Date.now;
-  const cache = new Map<string, { atMs: number; value: Promise<ClusterCoordinates> }>();
+  const cache = new Map<string, { atMs: number; value: Promise<ResolvedCluster> }>();
   return {
     describeCluster(name, { signal, refresh = false } = {}) {
       const cached = cache.get(name);
@@ -103,6 +102,24 @@ const toEksFailure = (name: string, error: unknown): TaskFailedError => {
   );
 };
 
+/**
+ * What DescribeCluster reports, as a {@link ResolvedCluster}: the endpoint as an origin (compared
+ * with a task's `Endpoint` as such; kept as given if it is not a bare https URL, so it matches
+ * nothing) and the CA decoded to PEM (an Error saying what is wrong when EKS's is not one).
+ */
+export const fromDescribed = (
+  clusterName: string,
+  endpoint: string,
+  certificateAuthorityData: string,
+): ResolvedCluster => {
+  const parsed = toEndpointOrigin(endpoint);
+  return {
+    clusterName,
+    endpoint: 'origin' in parsed ? parsed.origin : endpoint,
+    caPem: decodeCertificateAuthority(certificateAuthorityData),
+  };
+};
+
 /** The one SDK call this module makes (an `EKSClient` fits; tests may pass a fake). */
 export interface DescribeClusterClient {
   send(
@@ -143,6 +160,6 @@ export function makeEksClusterLookup(options: EksClusterLookupOptions = {}): Eks
         },
       );
     }
-    return { endpoint, certificateAuthorityData };
+    return fromDescribed(name, endpoint, certificateAuthorityData);
   }, options);
 }

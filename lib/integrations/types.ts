@@ -1,4 +1,5 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Clock } from '../clock.ts';
 
 /** Why a task's signal was aborted; integrations read `signal.reason` to decide on clean-up. */
 export type AbortCause =
@@ -25,6 +26,11 @@ export interface TaskContext {
   /** Aborted (with a TaskAbortedError as reason) when the task must stop. Pass it to every I/O call. */
   readonly signal: AbortSignal;
   readonly logger: Logger;
+  /**
+   * The worker's clock: every wait of the integration (a Job, a control-plane status, a shared
+   * watch's re-list) sleeps on it, so a test's virtual clock reaches them. Absent: the system's.
+   */
+  readonly clock?: Clock;
   /** The activity the task came from, e.g. `prod-eks-runJob-sync`. */
   readonly activityName: string;
   /**

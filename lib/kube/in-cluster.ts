@@ -16,7 +16,8 @@
 import { join } from 'node:path';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { type KubeClient, type KubeClientOptions, makeKubeClient } from './client.ts';
-import { type KubeConnector, toEndpointOrigin } from './connection.ts';
+import { toEndpointOrigin } from './cluster-target.ts';
+import type { KubeConnector } from './connection.ts';
 
 export interface InClusterIdentity {
   /** The EKS name of the cluster the worker runs in (tasks name it in `ClusterName`). */
@@ -73,13 +74,10 @@ export const withInClusterIdentity = (
   return {
     async connect(target, signal) {
       if (target.clusterName !== identity.clusterName) return connector.connect(target, signal);
-      if (target.endpoint !== undefined) {
-        const given = toEndpointOrigin(target.endpoint);
-        // An Endpoint the task names for this cluster must be one the worker trusts; the usual
-        // check decides (nothing is sent by it). The in-cluster endpoint itself needs no check.
-        if (!('origin' in given) || given.origin !== inClusterOrigin) {
-          await connector.connect(target, signal);
-        }
+      // An Endpoint the task names for this cluster must be one the worker trusts; the usual
+      // check decides (nothing is sent by it). The in-cluster endpoint itself needs no check.
+      if (target.endpoint !== undefined && target.endpoint !== inClusterOrigin) {
+        await connector.connect(target, signal);
       }
       client ??= makeInClusterKubeConfig(identity).then((kubeConfig) =>
         makeKubeClient({

@@ -19,8 +19,9 @@
  * list shows and the watch did not deliver is delivered as the watch would have (ADDED, MODIFIED,
  * DELETED), and a watch that missed changes and delivered nothing meanwhile is re-opened.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { TaskFailedError } from '../errors.ts';
+import { type Clock, systemClock } from '../clock.ts';
+import { KubeStatus, kubeStatusOf } from '../errors.ts';
+import { computeBackoffDelayMs } from '../retry/backoff.ts';
 import type { KubeClient, KubeWatchEvent } from './client.ts';
 
 interface WatchedObject {
@@ -60,6 +61,11 @@ export interface WatchCollectionOptions {
    * an index), so thousands of subscribers do not each test every event. `matches` still decides.
    */
   index?: { name: string } | { label: string; value: string };
+  /**
+   * What the shared watch sleeps on (retry delays, the re-list interval). The first subscriber's
+   * is kept for the watch's life: one worker has one clock. @default systemClock
+   */
+  clock?: Clock;
 }
 
 interface Subscriber {
@@ -95,11 +101,8 @@ const maxRetryDelayMs = 5_000;
 /** Objects per page of a re-list: bounds one response (a Job is a few KiB of JSON). */
 const resyncPageSize = 500;
 
-const statusOf = (error: unknown): number | undefined =>
-  error instanceof TaskFailedError ? Number(error.errorName.replace(/^EKS\./, '')) : undefined;
-
 /** 401, 403 and 404 will not change by retrying; everything else (network, 429, 5xx) may. */
-const isRefusal = (error: unknown): boolean => [401, 403, 404].includes(statusOf(error) ?? 0);
+const isRefusal = (error: unknown): boolean => [401, 403, 404].includes(kubeStatusOf(error) ?? 0);
 
 const nameOf = (object: WatchedObject): string => object.metadata?.name ?? '';
 
@@ -136,6 +139,7 @@ class SharedCollectionWatch {
   constructor(
     private readonly client: KubeClient,
     private readonly path: string,
+    private readonly clock: Clock,
     private readonly onIdle: () => void,
   ) {}
 
@@ -254,7 +258,7 @@ class SharedCollectionWatch {
       } catch (error) {
         if (stop.aborted) return;
         if (attempt.signal.aborted) continue; // re-opened on purpose (a stuck stream)
-        if (statusOf(error) === 410) {
+        if (kubeStatusOf(error) === KubeStatus.Gone) {
           this.#resourceVersion = '';
           continue;
         }
@@ -267,8 +271,11 @@ class SharedCollectionWatch {
           return;
         }
         failures += 1;
-        const delayMs = Math.min(maxRetryDelayMs, 100 * 2 ** (failures - 1));
-        await sleep(delayMs, undefined, { signal: stop }).catch(() => {});
+        const delayMs = computeBackoffDelayMs(failures - 1, {
+          baseDelayMs: 100,
+          maxDelayMs: maxRetryDelayMs,
+        });
+        await this.clock.sleep(delayMs, stop);
       }
     }
   }
@@ -309,8 +316,9 @@ class SharedCollectionWatch {
     this.#resyncing = true;
     try {
       while (!stop.aborted) {
+        await this.clock.sleep(this.#resyncIntervalMs, stop);
+        if (stop.aborted) return;
         try {
-          await sleep(this.#resyncIntervalMs, undefined, { signal: stop });
           await this.#resync(stop);
         } catch {
           // Aborted, or the list failed (network, 5xx, even 403): the watch may still be fine,
@@ -409,7 +417,9 @@ export const watchCollection = (
   let watch = watches.get(path);
   if (!watch) {
     const forClient = watches;
-    watch = new SharedCollectionWatch(client, path, () => forClient.delete(path));
+    watch = new SharedCollectionWatch(client, path, options.clock ?? systemClock, () =>
+      forClient.delete(path),
+    );
     watches.set(path, watch);
   }
   return watch.subscribe(matches, onEvent, signal, options);

@@ -66,7 +66,7 @@ export const describeTaskAccess = (
     const parsed = parseRunJobInput(input, activitySuffix === 'eks-runJob-sync');
     return {
       kind: 'runJob',
-      cluster: parsed.coordinates.ClusterName,
+      cluster: parsed.cluster.clusterName,
       namespace: parsed.namespace,
     };
   }
@@ -74,7 +74,7 @@ export const describeTaskAccess = (
     const call = parseKubeCallInput(input);
     return {
       kind: 'call',
-      cluster: call.clusterName,
+      cluster: call.cluster.clusterName,
       method: call.method,
       path: call.path,
       kubePath: readKubePath(call.path),

@@ -42,34 +42,8 @@ export interface ActivityApi {
   sendTaskHeartbeat(request: { taskToken: string }, signal?: AbortSignal): Promise<void>;
 }
 
-/** Time, behind a port so tests can shorten or control it. */
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  /** Resolves after `delayMs`, or early (without throwing) when `signal` aborts. */
-  sleep(delayMs: number, signal?: AbortSignal): Promise<void>;
-}
-
-/** The real clock. `sleep` resolves early on abort so a stopping loop never waits out a backoff. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (delayMs, signal) =>
-    new Promise<void>((resolve) => {
-      if (signal?.aborted) {
-        resolve();
-        return;
-      }
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, delayMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
+// Time is a port of the integrations too (their waits); it lives in lib/clock.ts.
+export { type Clock, systemClock } from '../clock.ts';
 
 /** A task received from an activity, as a hand-off target needs it to finish the work elsewhere. */
 export interface ReceivedTask {

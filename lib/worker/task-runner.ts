@@ -243,6 +243,7 @@ const runIntegration = async (
   const context: TaskContext = {
     signal,
     logger,
+    clock: env.clock,
     activityName: activity.activityName,
     cleanupOnAbandon: env.cleanupOnAbandon,
     handsOffOnShutdown: env.handOff !== undefined,

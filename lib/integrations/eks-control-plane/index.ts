@@ -149,6 +149,7 @@ async function waitForOperation(
       pollIntervalMs: settings.pollIntervalMs,
       maxConsecutivePollFailures: settings.maxConsecutivePollFailures,
       signal: context.signal,
+      ...(context.clock ? { clock: context.clock } : {}),
       logger: context.logger,
       resourceLabel: family.label,
       resourceName,

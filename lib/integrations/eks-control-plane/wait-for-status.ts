@@ -1,6 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { EksServiceError } from '../../aws/eks-control-plane.ts';
+import { type Clock, systemClock } from '../../clock.ts';
 import { isTransientError } from '../../retry/transient.ts';
 import type { WaitRule } from './operations.ts';
 
@@ -25,6 +25,8 @@ export interface WaitOptions {
    */
   maxConsecutivePollFailures: number;
   signal: AbortSignal;
+  /** What the polling sleeps on. @default systemClock */
+  clock?: Clock;
   logger: Logger;
   /** For log lines, e.g. `Cluster`. */
   resourceLabel: string;
@@ -38,10 +40,13 @@ export interface WaitOptions {
  */
 export async function waitForTerminalStatus(options: WaitOptions): Promise<WaitOutcome> {
   const { rule, signal } = options;
+  const clock = options.clock ?? systemClock;
   let consecutiveFailures = 0;
   let lastStatus: string | undefined;
   for (;;) {
-    await sleepUnlessAborted(options.pollIntervalMs, signal);
+    await clock.sleep(options.pollIntervalMs, signal);
+    // The task wants the abort reason itself (a TaskAbortedError).
+    signal.throwIfAborted();
     let described: unknown;
     try {
       described = await options.describe(signal);
@@ -76,15 +81,5 @@ export async function waitForTerminalStatus(options: WaitOptions): Promise<WaitO
     }
     if (rule.successStatuses.includes(status)) return { kind: 'reached', described, status };
     if (rule.failureStatuses.includes(status)) return { kind: 'failed', described, status };
-  }
-}
-
-async function sleepUnlessAborted(delayMs: number, signal: AbortSignal): Promise<void> {
-  try {
-    await sleep(delayMs, undefined, { signal });
-  } catch (error) {
-    // timers/promises rejects with a generic AbortError; the task wants the reason itself.
-    if (signal.aborted) throw signal.reason;
-    throw error;
   }
 }

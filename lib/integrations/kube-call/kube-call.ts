@@ -27,14 +27,7 @@ export function makeKubeCallIntegration(deps: KubeCallDependencies): Integration
     async run(input, context): Promise<KubeCallOutput> {
       const call = parseKubeCallInput(input);
       const encoded = encodeRequestBody(call.method, call.requestBody);
-      const client = await deps.connector.connect(
-        {
-          clusterName: call.clusterName,
-          endpoint: call.endpoint,
-          certificateAuthority: call.certificateAuthority,
-        },
-        context.signal,
-      );
+      const client = await deps.connector.connect(call.cluster, context.signal);
       const response = await client.request({
         method: call.method,
         path: call.path,
@@ -44,7 +37,7 @@ export function makeKubeCallIntegration(deps: KubeCallDependencies): Integration
         signal: context.signal,
       });
       context.logger.info('Kubernetes API call answered', {
-        clusterName: call.clusterName,
+        clusterName: call.cluster.clusterName,
         method: call.method,
         path: call.path,
         statusCode: response.statusCode,

@@ -4,8 +4,8 @@
  */
 import { type InputProblem, InvalidParametersError } from '../../errors.ts';
 import type { QueryParameters } from '../../kube/client.ts';
-import { decodeCertificateAuthority, toEndpointOrigin } from '../../kube/connection.ts';
-import { findEksNameProblem } from '../validation/eks-names.ts';
+import type { ClusterTarget } from '../../kube/cluster-target.ts';
+import { readClusterTarget } from '../validation/cluster-target.ts';
 import { findTooDeepText, findTooDeepValue } from '../validation/input-depth.ts';
 import { findPathProblem } from './path-grammar.ts';
 
@@ -14,9 +14,7 @@ export type KubeCallMethod = (typeof kubeCallMethods)[number];
 
 /** A valid `eks:call` input. `requestBody` is absent when the input has no `RequestBody`. */
 export interface KubeCallInput {
-  clusterName: string;
-  endpoint?: string;
-  certificateAuthority?: string;
+  cluster: ClusterTarget;
   method: KubeCallMethod;
   path: string;
   queryParameters?: QueryParameters;
@@ -44,35 +42,9 @@ export function parseKubeCallInput(input: unknown): KubeCallInput {
   const problems: InputProblem[] = [];
   const problem = (path: string, message: string) => problems.push({ path, message });
 
-  const { ClusterName, Endpoint, CertificateAuthority, Method, Path, QueryParameters } = input;
+  const { Method, Path, QueryParameters } = input;
 
-  if (ClusterName === undefined) problem('$.ClusterName', 'is required');
-  else if (typeof ClusterName !== 'string' || ClusterName === '') {
-    problem('$.ClusterName', 'must be a non-empty string');
-  } else {
-    const nameProblem = findEksNameProblem(ClusterName);
-    if (nameProblem !== undefined) problem('$.ClusterName', nameProblem);
-  }
-
-  if (Endpoint !== undefined) {
-    if (typeof Endpoint !== 'string') problem('$.Endpoint', 'must be a string');
-    else {
-      const parsed = toEndpointOrigin(Endpoint);
-      if ('problem' in parsed) problem('$.Endpoint', parsed.problem);
-    }
-  }
-
-  if (CertificateAuthority !== undefined) {
-    if (typeof CertificateAuthority !== 'string') {
-      problem('$.CertificateAuthority', 'must be a base64 string');
-    } else {
-      try {
-        decodeCertificateAuthority(CertificateAuthority);
-      } catch (error) {
-        problem('$.CertificateAuthority', (error as Error).message);
-      }
-    }
-  }
+  const cluster = readClusterTarget(input, problems);
 
   if (Method === undefined) problem('$.Method', 'is required');
   else if (!kubeCallMethods.includes(Method as KubeCallMethod)) {
@@ -112,13 +84,9 @@ export function parseKubeCallInput(input: unknown): KubeCallInput {
       : findTooDeepValue(input.RequestBody, '$.RequestBody');
   if (tooDeep !== undefined) problems.push(tooDeep);
 
-  if (problems.length > 0) throw new InvalidParametersError(problems);
+  if (problems.length > 0 || cluster === undefined) throw new InvalidParametersError(problems);
   return {
-    clusterName: ClusterName as string,
-    ...(Endpoint === undefined ? {} : { endpoint: Endpoint as string }),
-    ...(CertificateAuthority === undefined
-      ? {}
-      : { certificateAuthority: CertificateAuthority as string }),
+    cluster,
     method: Method as KubeCallMethod,
     path: Path as string,
     ...(QueryParameters === undefined

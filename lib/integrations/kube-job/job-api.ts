@@ -2,9 +2,8 @@
  * The narrow port the runJob integrations need from Kubernetes. The real adapter
  * (`kube-job-api.ts`) maps it onto `lib/kube/client.ts`; unit tests use an in-memory fake.
  *
- * Errors: every method rejects with `TaskFailedError` named `EKS.<status>` for a non-2xx answer
- * (so `EKS.404` means not found and `EKS.410` means a resourceVersion too old) or
- * `EKS.ConnectionFailed`; an aborted signal rejects with the signal's reason.
+ * Errors: every method rejects with `KubeStatusError` (`EKS.<status>`, the status in `statusCode`)
+ * for a non-2xx answer or `EKS.ConnectionFailed`; an aborted signal rejects with its reason.
  */
 import type { Readable } from 'node:stream';
 
@@ -76,25 +75,18 @@ export interface KubePod {
   [key: string]: unknown;
 }
 
-/** A Kubernetes `Status` object, as carried by an `ERROR` watch event. */
-export interface KubeStatus {
-  kind?: string;
-  code?: number;
-  reason?: string;
-  message?: string;
-  [key: string]: unknown;
+/**
+ * One change of a watched object, as a subscription delivers it. The shared watch behind it
+ * consumes bookmarks and `ERROR` events itself (resuming, starting afresh after 410 Expired), so a
+ * subscriber only ever sees objects.
+ */
+export interface ObjectEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: T;
 }
 
-/** One event of a watch stream (newline-delimited JSON on the wire). */
-export type JobWatchEvent =
-  | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: KubeJob }
-  /** Only `metadata.resourceVersion` is meaningful: where to resume from. */
-  | { type: 'BOOKMARK'; object: KubeJob }
-  | { type: 'ERROR'; object: KubeStatus };
-
-export type PodWatchEvent =
-  | { type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK'; object: KubePod }
-  | { type: 'ERROR'; object: KubeStatus };
+export type JobEvent = ObjectEvent<KubeJob>;
+export type PodEvent = ObjectEvent<KubePod>;
 
 /** Pod log API query parameters (`GET /api/v1/namespaces/{ns}/pods/{pod}/log`). */
 export interface LogReadOptions {
@@ -110,33 +102,30 @@ export interface JobApi {
   createJob(namespace: string, job: KubeJob, signal: AbortSignal): Promise<KubeJob>;
   getJob(namespace: string, name: string, signal: AbortSignal): Promise<KubeJob>;
   /**
-   * When set, `watchJob` is backed by a watch that re-lists its namespace this often (one request
-   * for every Job waited on there) and delivers what the watch missed, so a silently stuck watch
-   * cannot leave a caller waiting: callers need no polling of their own. A Job the re-list no
-   * longer finds is delivered as `DELETED` with an object that has only a name (no uid).
+   * Subscribes to one Job's events on the watch its namespace shares with every other task: the
+   * latest state already seen of that Job first, then every change. The shared watch resumes,
+   * re-opens, starts afresh after 410, and re-lists the namespace at an interval so a silently
+   * stuck stream cannot leave anyone waiting; a Job the re-list no longer finds is delivered as
+   * `DELETED` with an object that has only a name (no uid).
+   *
+   * Never resolves: rejects with the signal's reason when aborted, or with the API's error when the
+   * watch is refused for good (401, 403, 404); the caller then has only polling left.
    */
-  readonly watchResyncIntervalMs?: number;
-  /**
-   * Watches one Job (`fieldSelector=metadata.name=<name>`) from `fromResourceVersion`, calling
-   * `onEvent` for each event. Resolves when the server ends the stream; rejects on a non-2xx
-   * answer or a broken connection. Aborting `signal` ends it promptly.
-   */
-  watchJob(
+  subscribeToJob(
     namespace: string,
     name: string,
-    fromResourceVersion: string,
-    onEvent: (event: JobWatchEvent) => void,
+    onEvent: (event: JobEvent) => void,
     signal: AbortSignal,
   ): Promise<void>;
   /**
-   * Watches the pods matching a label selector from `fromResourceVersion`, like `watchJob`.
-   * Used to remember why pods failed before the Job controller deletes them (a deadline).
+   * Subscribes to the events of the pods matching a label selector (`a=b,c=d`), like
+   * `subscribeToJob` (without the re-list). Used to remember why pods failed before the Job
+   * controller deletes them (a deadline).
    */
-  watchPods(
+  subscribeToPods(
     namespace: string,
     labelSelector: string,
-    fromResourceVersion: string,
-    onEvent: (event: PodWatchEvent) => void,
+    onEvent: (event: PodEvent) => void,
     signal: AbortSignal,
   ): Promise<void>;
   /** Pods matching a label selector (`a=b,c=d`). */

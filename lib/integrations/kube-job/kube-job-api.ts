@@ -3,12 +3,13 @@
  * and pod logs. Errors pass through unchanged (`EKS.<status>`, `EKS.ConnectionFailed`).
  */
 
+import type { Clock } from '../../clock.ts';
 import { parseJson, stringifyJson } from '../../json/exact-json.ts';
 import type { KubeClient, QueryParameters } from '../../kube/client.ts';
+import type { ClusterTarget } from '../../kube/cluster-target.ts';
 import type { KubeConnector } from '../../kube/connection.ts';
 import { watchCollection } from '../../kube/shared-watch.ts';
-import type { JobApi, JobWatchEvent, KubeJob, KubePod, PodWatchEvent } from './job-api.ts';
-import type { ClusterCoordinates } from './parse-input.ts';
+import type { JobApi, JobEvent, KubeJob, KubePod, PodEvent } from './job-api.ts';
 
 /** Pods listed per page: a Job with thousands of pods must not become one huge response. */
 const podsPageSize = 500;
@@ -40,12 +41,12 @@ export interface KubeJobApiOptions {
    * that is silently stuck). @default 60000
    */
   resyncIntervalMs?: number;
+  /** What the shared watches sleep on. @default systemClock */
+  clock?: Clock;
 }
 
 /** The runJob integrations' view of one cluster. */
 export const makeKubeJobApi = (client: KubeClient, options: KubeJobApiOptions = {}): JobApi => ({
-  watchResyncIntervalMs: options.resyncIntervalMs ?? 60_000,
-
   async createJob(namespace, job, signal) {
     const response = await client.request({
       method: 'POST',
@@ -66,22 +67,22 @@ export const makeKubeJobApi = (client: KubeClient, options: KubeJobApiOptions = 
     return parseJsonAs<KubeJob>(response.body);
   },
 
-  // Both watches are shared per cluster and namespace (lib/kube/shared-watch.ts): one stream
-  // serves every task waiting there, so hundreds of tasks do not mean hundreds of connections.
-  // The shared stream resumes and restarts after 410 itself; these calls end only on abort or
-  // refusal, and a starting version is not needed (the latest state is replayed on subscribe).
-  // The Job collection is re-listed once per interval for all of them (shared-watch.ts): a
-  // Job the list no longer holds was deleted while the watch was silent.
-  watchJob(namespace, name, _fromResourceVersion, onEvent, signal) {
+  // Both subscriptions are to watches shared per cluster and namespace (shared-watch.ts): one
+  // stream serves every task waiting there, so hundreds of tasks do not mean hundreds of
+  // connections. No starting version is needed: the latest state is replayed on subscribe.
+  // The Job collection is re-listed once per interval for all of them: a Job the list no longer
+  // holds was deleted while the watch was silent.
+  subscribeToJob(namespace, name, onEvent, signal) {
     return watchCollection(
       client,
       jobsPath(namespace),
       (object) => object.metadata?.name === name,
-      (event) => onEvent(event as JobWatchEvent),
+      (event) => onEvent(event as JobEvent),
       signal,
       {
         index: { name },
         resyncIntervalMs: options.resyncIntervalMs ?? 60_000,
+        ...(options.clock ? { clock: options.clock } : {}),
         onResync: (listed) => {
           if (!listed.has(name))
             onEvent({ type: 'DELETED', object: { metadata: { name, namespace } } });
@@ -90,7 +91,7 @@ export const makeKubeJobApi = (client: KubeClient, options: KubeJobApiOptions = 
     );
   },
 
-  watchPods(namespace, labelSelector, _fromResourceVersion, onEvent, signal) {
+  subscribeToPods(namespace, labelSelector, onEvent, signal) {
     const matches = matchesEqualitySelector(labelSelector);
     // Indexed by its first term when that is `key=value` (the selectors toPodSelector builds).
     const first = /^([^!=,\s]+)\s*==?\s*([^!=,\s]*)$/.exec(
@@ -100,9 +101,12 @@ export const makeKubeJobApi = (client: KubeClient, options: KubeJobApiOptions = 
       client,
       `/api/v1/namespaces/${segment(namespace)}/pods`,
       (object) => matches((object as KubePod).metadata?.labels),
-      (event) => onEvent(event as PodWatchEvent),
+      (event) => onEvent(event as PodEvent),
       signal,
-      first ? { index: { label: first[1] ?? '', value: first[2] ?? '' } } : {},
+      {
+        ...(first ? { index: { label: first[1] ?? '', value: first[2] ?? '' } } : {}),
+        ...(options.clock ? { clock: options.clock } : {}),
+      },
     );
   },
 
@@ -151,18 +155,11 @@ export const makeKubeJobApi = (client: KubeClient, options: KubeJobApiOptions = 
   },
 });
 
-/** Opens the Job API of the cluster a task names, through the worker's shared connector. */
+/**
+ * Opens the Job API of the cluster a task names, through the worker's shared connector; its
+ * watches sleep on `clock` (the task's, i.e. the worker's).
+ */
 export const makeJobApiOpener =
   (connect: KubeConnector['connect'], options: KubeJobApiOptions = {}) =>
-  async (coordinates: ClusterCoordinates, signal: AbortSignal): Promise<JobApi> =>
-    makeKubeJobApi(
-      await connect(
-        {
-          clusterName: coordinates.ClusterName,
-          endpoint: coordinates.Endpoint,
-          certificateAuthority: coordinates.CertificateAuthority,
-        },
-        signal,
-      ),
-      options,
-    );
+  async (cluster: ClusterTarget, signal: AbortSignal, clock?: Clock): Promise<JobApi> =>
+    makeKubeJobApi(await connect(cluster, signal), clock ? { ...options, clock } : options);

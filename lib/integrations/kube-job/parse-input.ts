@@ -7,17 +7,11 @@
 import { parseAllDocuments } from 'yaml';
 import { type InputProblem, InvalidParametersError } from '../../errors.ts';
 import { reviveBigInt } from '../../json/exact-json.ts';
-import { checkEksName } from '../validation/eks-names.ts';
+import type { ClusterTarget } from '../../kube/cluster-target.ts';
+import { readClusterTarget } from '../validation/cluster-target.ts';
 import { findTooDeepText, findTooDeepValue } from '../validation/input-depth.ts';
 import type { KubeJob } from './job-api.ts';
 import { checkLogParameters } from './log-parameters.ts';
-
-/** Where the cluster is, as the task gave it; `lib/kube` resolves and trusts it. */
-export interface ClusterCoordinates {
-  ClusterName: string;
-  Endpoint?: string;
-  CertificateAuthority?: string;
-}
 
 export interface LogOptions {
   retrieveLogs: boolean;
@@ -27,7 +21,8 @@ export interface LogOptions {
 }
 
 export interface RunJobInput {
-  coordinates: ClusterCoordinates;
+  /** Where the cluster is, as the task gave it; `lib/kube` resolves and trusts it. */
+  cluster: ClusterTarget;
   namespace: string;
   job: KubeJob;
   logOptions: LogOptions;
@@ -175,20 +170,6 @@ const checkLogOptions = (value: unknown, sync: boolean, problems: InputProblem[]
   return options;
 };
 
-const checkOptionalString = (
-  input: Record<string, unknown>,
-  key: string,
-  problems: InputProblem[],
-): string | undefined => {
-  const value = input[key];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') {
-    problems.push({ path: `$.${key}`, message: 'must be a non-empty string' });
-    return undefined;
-  }
-  return value;
-};
-
 /**
  * Validates and normalises the task input.
  * @param sync whether the integration waits (`eks:runJob.sync`): only then is `LogOptions` allowed.
@@ -199,20 +180,7 @@ export const parseRunJobInput = (input: unknown, sync: boolean): RunJobInput => 
     throw new InvalidParametersError([{ path: '$', message: 'the input must be a JSON object' }]);
   }
   const problems: InputProblem[] = [];
-  const clusterName = input.ClusterName;
-  if (typeof clusterName !== 'string' || clusterName === '') {
-    problems.push({
-      path: '$.ClusterName',
-      message: clusterName === undefined ? 'is required' : 'must be a non-empty string',
-    });
-  } else {
-    checkEksName(clusterName, '$.ClusterName', problems);
-  }
-  const endpoint = checkOptionalString(input, 'Endpoint', problems);
-  if (endpoint !== undefined && !/^https:\/\/[^\s/]+/.test(endpoint)) {
-    problems.push({ path: '$.Endpoint', message: 'must be an https:// URL' });
-  }
-  const certificateAuthority = checkOptionalString(input, 'CertificateAuthority', problems);
+  const cluster = readClusterTarget(input, problems);
   const namespaceInput = input.Namespace;
   if (namespaceInput !== undefined) {
     if (
@@ -246,9 +214,8 @@ export const parseRunJobInput = (input: unknown, sync: boolean): RunJobInput => 
     problems.push({ path: '$.Job.metadata.namespace', message: 'must be a namespace name' });
   }
 
-  if (problems.length > 0 || job === undefined) throw new InvalidParametersError(problems);
-  const coordinates: ClusterCoordinates = { ClusterName: clusterName as string };
-  if (endpoint !== undefined) coordinates.Endpoint = endpoint;
-  if (certificateAuthority !== undefined) coordinates.CertificateAuthority = certificateAuthority;
-  return { coordinates, namespace, job, logOptions };
+  if (problems.length > 0 || job === undefined || cluster === undefined) {
+    throw new InvalidParametersError(problems);
+  }
+  return { cluster, namespace, job, logOptions };
 };

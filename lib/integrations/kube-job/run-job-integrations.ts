@@ -3,7 +3,9 @@
  * end, then output the final Job (with its pods' logs when asked) or fail with `EKS.JobFailed`.
  */
 
+import type { Clock } from '../../clock.ts';
 import { KubeStatus, kubeStatusOf } from '../../errors.ts';
+import type { ClusterTarget } from '../../kube/cluster-target.ts';
 import type { KubeConnector } from '../../kube/connection.ts';
 import { SfnLimits } from '../../limits.ts';
 import { kubeOutputTooLargeAdvice } from '../kube-output-advice.ts';
@@ -15,12 +17,16 @@ import type { JobApi, KubeJob } from './job-api.ts';
 import { makeJobFailedError } from './job-failure.ts';
 import { makeJobApiOpener } from './kube-job-api.ts';
 import { markJobWithTask } from './mark-job-with-task.ts';
-import { type ClusterCoordinates, parseRunJobInput, type RunJobInput } from './parse-input.ts';
+import { parseRunJobInput, type RunJobInput } from './parse-input.ts';
 import { trackFailedPods } from './track-failed-pods.ts';
 import { makeJobDeletedError, waitForJobEnd } from './wait-for-job.ts';
 
-/** Opens the Job API of a cluster: resolves its coordinates, checks trust, signs tokens. */
-export type OpenJobApi = (coordinates: ClusterCoordinates, signal: AbortSignal) => Promise<JobApi>;
+/** Opens the Job API of a cluster: resolves where it is, checks trust, signs tokens. */
+export type OpenJobApi = (
+  cluster: ClusterTarget,
+  signal: AbortSignal,
+  clock?: Clock,
+) => Promise<JobApi>;
 
 export interface RunJobOptions {
   /**
@@ -101,8 +107,8 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
     activitySuffix: 'eks-runJob',
     outputTooLargeAdvice: kubeOutputTooLargeAdvice,
     async run(input: unknown, context: TaskContext) {
-      const { coordinates, namespace, job } = parseRunJobInput(input, false);
-      const api = await openJobApi(coordinates, context.signal);
+      const { cluster, namespace, job } = parseRunJobInput(input, false);
+      const api = await openJobApi(cluster, context.signal);
       // No adoption here (contract §6): the task ends as soon as the Job exists, so a second
       // task with the same name is almost never a retry of this one, and gets EKS.409 natively.
       const created = await api.createJob(namespace, markJobWithTask(job, context), context.signal);
@@ -117,12 +123,12 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
     async run(input: unknown, context: TaskContext) {
       const { signal, logger } = context;
       const parsed = parseRunJobInput(input, true);
-      const { coordinates, namespace, job } = parsed;
-      const api = await openJobApi(coordinates, signal);
+      const { cluster, namespace, job } = parsed;
+      const api = await openJobApi(cluster, signal, context.clock);
       const { job: created, adopted } = await createOrAdoptJob(
         api,
         {
-          clusterName: coordinates.ClusterName,
+          clusterName: cluster.clusterName,
           namespace,
           job,
           markAttempt: (unmarked) => markJobWithTask(unmarked, context),
@@ -147,18 +153,18 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
     async resume(input: unknown, checkpoint: Checkpoint, context: TaskContext) {
       const { signal, logger } = context;
       const parsed = parseRunJobInput(input, true);
-      const { coordinates, namespace } = parsed;
+      const { cluster, namespace } = parsed;
       const { jobName: name, uid } = readJobCheckpoint(checkpoint);
       if (isAbandoned(signal)) {
         // A resumer found the execution gone before resuming: only the clean-up is left to do.
         const cleanup = deps.cleanupOnAbandon ?? context.cleanupOnAbandon ?? false;
         if (cleanup) {
-          const api = await openJobApi(coordinates, AbortSignal.timeout(cleanupTimeoutMs));
+          const api = await openJobApi(cluster, AbortSignal.timeout(cleanupTimeoutMs));
           await deleteAbandonedJob(api, namespace, name, context);
         }
         throw signal.reason;
       }
-      const api = await openJobApi(coordinates, signal);
+      const api = await openJobApi(cluster, signal, context.clock);
       let current: KubeJob;
       try {
         current = await api.getJob(namespace, name, signal);
@@ -197,7 +203,6 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
       api,
       namespace,
       labelSelector: toPodSelector(created),
-      resourceVersion: created.metadata?.resourceVersion ?? '',
       signal,
     });
     let finished: Awaited<ReturnType<typeof waitForJobEnd>>;
@@ -207,9 +212,9 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
         namespace,
         name,
         uid,
-        resourceVersion: created.metadata?.resourceVersion ?? '',
         pollIntervalMs,
         signal,
+        ...(context.clock ? { clock: context.clock } : {}),
         onWarning: (message, fields) =>
           logger.warn(message, { namespace, jobName: name, ...fields }),
       });

@@ -1,20 +1,17 @@
 /**
  * Waiting for a Job to finish (contract §2.2: notice completion within about a second).
  *
- * A watch on the one Job is the fast path. It resumes from the last resourceVersion it saw when
- * the server ends the stream (API servers end watches after a timeout, and connections drop); on
- * `410 Gone` / `Expired` (the version left the server's history) it re-reads the Job and watches
- * from the fresh version, as client-go's reflector does.
- *
- * A watch can also go silent without ending (a half-open connection, a proxy that buffers). The
- * real adapter guards against that for all waiting Jobs at once (`watchResyncIntervalMs`: one
- * re-list of the namespace per interval, lib/kube/shared-watch.ts), so a waiting Job costs no
- * requests of its own however long it runs. Only an adapter without that guard, or a watch the API
- * refuses, makes this fall back on one GET of the Job every `pollIntervalMs`.
+ * The wait subscribes to the Job on the watch its namespace shares (`JobApi.subscribeToJob`):
+ * completion arrives as an event within milliseconds, and the shared watch itself resumes,
+ * restarts after 410 and re-lists the namespace at an interval, so a silently stuck stream cannot
+ * leave the task waiting and a waiting Job costs no requests of its own however long it runs.
+ * Only a watch the API refuses for good (401, 403, 404) makes this fall back on one GET of the Job
+ * every `pollIntervalMs`.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorName, TaskFailedError } from '../../errors.ts';
-import type { JobApi, JobCondition, JobWatchEvent, KubeJob } from './job-api.ts';
+import { type Clock, systemClock } from '../../clock.ts';
+import { ErrorName, KubeStatus, kubeStatusOf, TaskFailedError } from '../../errors.ts';
+import { isTransientError } from '../../retry/transient.ts';
+import type { JobApi, JobCondition, JobEvent, KubeJob } from './job-api.ts';
 
 /** The terminal conditions of a Job; `FailureTarget`/`SuccessCriteriaMet` come before them. */
 export type JobOutcome = 'Complete' | 'Failed';
@@ -30,20 +27,12 @@ export interface WaitForJobOptions {
   name: string;
   /** The created Job's uid: an object of the same name with another uid is another Job. */
   uid: string | undefined;
-  /** Where the watch starts: the create answer's resourceVersion, so no event is missed. */
-  resourceVersion: string;
-  /**
-   * How often the Job is read when the adapter does not re-list on its own
-   * (`JobApi.watchResyncIntervalMs` unset) or the watch is refused.
-   */
+  /** How often the Job is read when its watch is refused for good. */
   pollIntervalMs: number;
-  /**
-   * Longest pause before re-opening a watch that failed (one that ended normally is re-opened at
-   * once). The first retry comes after 100 ms, doubling per consecutive failure. @default 1000
-   */
-  watchRetryDelayMs?: number;
   signal: AbortSignal;
-  /** Told about recoverable trouble (a watch that failed, a poll that failed). */
+  /** What the polling sleeps on. @default systemClock */
+  clock?: Clock;
+  /** Told about recoverable trouble (a refused watch, a poll that failed). */
   onWarning?: (message: string, fields: Record<string, unknown>) => void;
 }
 
@@ -58,14 +47,6 @@ const loopsStopTimeoutMs = 2000;
 
 const errorNameOf = (error: unknown): string | undefined =>
   error instanceof TaskFailedError ? error.errorName : undefined;
-
-/** Errors a later attempt can get past: connection trouble, throttling, server errors. */
-const isTransient = (error: unknown): boolean => {
-  if (!(error instanceof TaskFailedError)) return true;
-  if (error.retryable || error.errorName === ErrorName.ConnectionFailed) return true;
-  const status = Number(error.errorName.replace(/^EKS\./, ''));
-  return status === 429 || status >= 500;
-};
 
 /** `EKS.JobFailed` with reason `JobDeleted` (contract §2.2). */
 export const makeJobDeletedError = (namespace: string, name: string, uid: string | undefined) =>
@@ -89,7 +70,7 @@ export const makeJobDeletedError = (namespace: string, name: string, uid: string
  */
 export const waitForJobEnd = async (options: WaitForJobOptions): Promise<FinishedJob> => {
   const { api, namespace, name, uid, pollIntervalMs, signal } = options;
-  const watchRetryDelayMs = options.watchRetryDelayMs ?? 1000;
+  const clock = options.clock ?? systemClock;
   signal.throwIfAborted();
   const stop = new AbortController();
   const loopSignal = AbortSignal.any([signal, stop.signal]);
@@ -111,125 +92,63 @@ export const waitForJobEnd = async (options: WaitForJobOptions): Promise<Finishe
   };
   const fail = (error: unknown) => reject(error);
 
-  const runWatch = async () => {
-    let resourceVersion = options.resourceVersion;
-    let failures = 0;
-    while (!loopSignal.aborted) {
-      const attempt = new AbortController();
-      const attemptSignal = AbortSignal.any([loopSignal, attempt.signal]);
-      let expired = false;
-      const onEvent = (event: JobWatchEvent) => {
-        if (event.type === 'ERROR') {
-          if (event.object.code === 410 || event.object.reason === 'Expired') {
-            expired = true;
-          } else {
-            options.onWarning?.('The Job watch sent an error event.', {
-              code: event.object.code,
-              reason: event.object.reason,
-            });
-          }
-          attempt.abort();
-          return;
-        }
-        failures = 0;
-        const version = event.object.metadata?.resourceVersion;
-        if (version !== undefined) resourceVersion = version;
-        if (event.type === 'BOOKMARK') return;
-        // No uid: the adapter's re-list found no Job of this name (see JobApi).
-        if (
-          event.type === 'DELETED' &&
-          (event.object.metadata?.uid === undefined || isOurs(event.object))
-        ) {
-          fail(makeJobDeletedError(namespace, name, uid));
-          return;
-        }
-        consider(event.object);
-      };
-      try {
-        await api.watchJob(namespace, name, resourceVersion, onEvent, attemptSignal);
-      } catch (error) {
-        if (loopSignal.aborted) return;
-        if (errorNameOf(error) === 'EKS.410') {
-          expired = true;
-        } else if (!attempt.signal.aborted) {
-          if (!isTransient(error)) {
-            // The poll loop still notices the end; a watch we may not open would only spin.
-            options.onWarning?.('The Job watch was refused; relying on polling.', {
-              error: errorNameOf(error),
-            });
-            return;
-          }
-          options.onWarning?.('The Job watch failed; reopening it.', {
-            error: errorNameOf(error) ?? (error as Error).message,
-          });
-          failures += 1;
-          const delayMs = Math.min(watchRetryDelayMs, 100 * 2 ** (failures - 1));
-          await sleep(delayMs, undefined, { signal: loopSignal }).catch(() => {});
-          continue;
-        }
-      }
-      if (expired && !loopSignal.aborted) {
-        const job = await readJob();
-        if (job === undefined) {
-          // Unreadable for now (or settled): retry from the same version, which expires again.
-          await sleep(watchRetryDelayMs, undefined, { signal: loopSignal }).catch(() => {});
-          continue;
-        }
-        const version = job.metadata?.resourceVersion;
-        if (version !== undefined) resourceVersion = version;
-      }
+  const onEvent = ({ type, object }: JobEvent) => {
+    // No uid: the shared watch's re-list found no Job of this name (see JobApi).
+    if (type === 'DELETED' && (object.metadata?.uid === undefined || isOurs(object))) {
+      fail(makeJobDeletedError(namespace, name, uid));
+      return;
     }
+    consider(object);
   };
 
-  /** One GET; settles the wait when it shows the end; undefined when it could not tell. */
-  const readJob = async (): Promise<KubeJob | undefined> => {
+  /** One GET; settles the wait when it shows the end, or fails it when it cannot go on. */
+  const readJob = async (): Promise<void> => {
     try {
       const job = await api.getJob(namespace, name, loopSignal);
-      if (!isOurs(job)) {
-        fail(makeJobDeletedError(namespace, name, uid));
-        return undefined;
-      }
-      consider(job);
-      return job;
+      if (isOurs(job)) consider(job);
+      else fail(makeJobDeletedError(namespace, name, uid));
     } catch (error) {
-      if (loopSignal.aborted) return undefined;
-      if (errorNameOf(error) === 'EKS.404') {
+      if (loopSignal.aborted) return;
+      if (kubeStatusOf(error) === KubeStatus.NotFound) {
         fail(makeJobDeletedError(namespace, name, uid));
-      } else if (!isTransient(error)) {
+      } else if (!isTransientError(error)) {
         fail(error);
       } else {
         options.onWarning?.('Reading the Job failed; trying again at the next poll.', {
           error: errorNameOf(error) ?? (error as Error).message,
         });
       }
-      return undefined;
     }
   };
 
   const runPolling = async () => {
-    while (!loopSignal.aborted) {
-      try {
-        await sleep(pollIntervalMs, undefined, { signal: loopSignal });
-      } catch {
-        return;
-      }
+    for (;;) {
+      await clock.sleep(pollIntervalMs, loopSignal);
+      if (loopSignal.aborted) return;
       await readJob();
     }
   };
 
-  // runWatch returns early only when the watch is refused: then polling is all there is.
-  const loops = (
-    api.watchResyncIntervalMs === undefined
-      ? [runWatch(), runPolling()]
-      : [runWatch().then(() => (loopSignal.aborted ? undefined : runPolling()))]
-  ).map((loop) => loop.catch(fail));
+  // The subscription ends only on abort or when the watch is refused: then polling is all there is.
+  const waiting = api
+    .subscribeToJob(namespace, name, onEvent, loopSignal)
+    .catch((error: unknown) => {
+      if (loopSignal.aborted) return;
+      options.onWarning?.('The Job watch was refused; relying on polling.', {
+        error: errorNameOf(error),
+      });
+      return runPolling();
+    })
+    .catch(fail);
   try {
     return await promise;
   } finally {
     signal.removeEventListener('abort', onAbort);
     stop.abort();
-    // Let both loops see the stop so nothing of this task runs on after it is answered; bounded,
-    // so an adapter slow to honour its signal cannot hold the task's answer back.
-    await Promise.race([Promise.all(loops), sleep(loopsStopTimeoutMs, undefined, { ref: false })]);
+    // Let the subscription or the polling see the stop so nothing of this task runs on after it is
+    // answered; bounded, so an adapter slow to honour its signal cannot hold the answer back.
+    const bound = new AbortController();
+    await Promise.race([waiting, clock.sleep(loopsStopTimeoutMs, bound.signal)]);
+    bound.abort();
   }
 };

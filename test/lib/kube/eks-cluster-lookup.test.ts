@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { EKSClient } from '@aws-sdk/client-eks';
 import {
@@ -6,6 +7,7 @@ import {
   startEksControlPlane,
 } from '../../../infra/local-stack/eks/server.ts';
 import { localIdentities, localRegion } from '../../../infra/local-stack/identities.ts';
+import { makeClusterCertificates } from '../../../infra/local-stack/kube/tls.ts';
 import {
   ClusterNotFoundError,
   makeCachedClusterLookup,
@@ -14,7 +16,7 @@ import {
 import type { TaskFailedError } from '../../../lib/errors.ts';
 
 describe('makeCachedClusterLookup', () => {
-  const coordinates = { endpoint: 'https://a.example', certificateAuthorityData: 'Q0E=' };
+  const coordinates = { clusterName: 'c', endpoint: 'https://a.example', caPem: 'PEM' };
 
   test('answers from the cache within the TTL and asks again after it', async () => {
     let nowMs = 0;
@@ -72,13 +74,22 @@ describe('makeCachedClusterLookup', () => {
 describe('makeEksClusterLookup against the local EKS control plane', () => {
   let controlPlane: EksControlPlane;
   let client: EKSClient;
+  let caPem = '';
   before(async () => {
+    caPem = (await makeClusterCertificates()).caPem;
+    const certificateAuthorityData = Buffer.from(caPem).toString('base64');
     controlPlane = await startEksControlPlane({
       clusters: [
         {
           name: 'known',
           endpoint: 'https://127.0.0.1:6443',
-          certificateAuthorityData: 'TG9jYWwgQ0E=',
+          certificateAuthorityData,
+          version: '1.33',
+        },
+        {
+          name: 'spelled',
+          endpoint: 'https://API.Example:443/',
+          certificateAuthorityData,
           version: '1.33',
         },
       ],
@@ -94,12 +105,26 @@ describe('makeEksClusterLookup against the local EKS control plane', () => {
     await controlPlane.close();
   });
 
-  test('reports the endpoint and CA data of a cluster', async () => {
+  test('reports the endpoint and CA of a cluster, the CA decoded to PEM', async () => {
     const lookup = makeEksClusterLookup({ client });
-    assert.deepEqual(await lookup.describeCluster('known'), {
-      endpoint: 'https://127.0.0.1:6443',
-      certificateAuthorityData: 'TG9jYWwgQ0E=',
-    });
+    const reported = await lookup.describeCluster('known');
+    assert.deepEqual(
+      { ...reported, caPem: undefined },
+      {
+        clusterName: 'known',
+        endpoint: 'https://127.0.0.1:6443',
+        caPem: undefined,
+      },
+    );
+    assert.equal(
+      new X509Certificate(reported.caPem).fingerprint256,
+      new X509Certificate(caPem).fingerprint256,
+    );
+  });
+
+  test('reports the endpoint as an origin, as a task Endpoint is compared', async () => {
+    const lookup = makeEksClusterLookup({ client });
+    assert.equal((await lookup.describeCluster('spelled')).endpoint, 'https://api.example');
   });
 
   test('an unknown cluster is a ClusterNotFoundError named EKS.ResourceNotFoundException', async () => {

@@ -9,6 +9,7 @@ import {
   type WatchCollectionOptions,
   watchCollection,
 } from '../../../lib/kube/shared-watch.ts';
+import { VirtualClock } from '../../support/virtual-clock.ts';
 import { connectorFor, startServer } from './support/local-kube.ts';
 
 const configMaps = '/api/v1/namespaces/default/configmaps';
@@ -72,8 +73,6 @@ describe('shared collection watch', () => {
       signal,
       options,
     ).catch(() => {});
-  const listRequests = () =>
-    server.requests.snapshot()['GET /api/v1/namespaces/{namespace}/configmaps'] ?? 0;
   const dataValue = (event: SharedWatchEvent | undefined) =>
     (event?.object as { data?: { value?: string } } | undefined)?.data?.value;
 
@@ -251,18 +250,32 @@ describe('shared collection watch', () => {
   });
 
   test('many subscribers cost one LIST per interval, not one each', async () => {
+    // On a virtual clock: each interval is stepped through, so the count is exact.
+    const clock = new VirtualClock();
     const stop = new AbortController();
-    const subscribers = 20;
-    for (let i = 0; i < subscribers; i += 1) {
-      void subscribe(`many-${++sequence}`, stop.signal, [], { resyncIntervalMs: 200 });
+    const secrets = '/api/v1/namespaces/default/secrets';
+    const secretLists = () =>
+      server.requests.snapshot()['GET /api/v1/namespaces/{namespace}/secrets'] ?? 0;
+    const before = secretLists();
+    for (let i = 0; i < 20; i += 1) {
+      const name = `many-${++sequence}`;
+      void watchCollection(
+        client,
+        secrets,
+        (object) => object.metadata?.name === name,
+        () => {},
+        stop.signal,
+        { resyncIntervalMs: 200, clock },
+      ).catch(() => {});
     }
-    const before = listRequests();
-    const startedMs = Date.now();
-    await new Promise((resolve) => setTimeout(resolve, 1_100));
-    const lists = listRequests() - before;
-    const intervals = (Date.now() - startedMs) / 200;
+    const intervals = 5;
+    for (let interval = 1; interval <= intervals; interval += 1) {
+      await waitUntil(() => clock.pending === 1, 'the re-list loop to wait for its interval');
+      await clock.advance(200);
+      await waitUntil(() => secretLists() - before === interval, `re-list ${interval}`);
+    }
+    await waitUntil(() => clock.pending === 1, 'the re-list loop to wait again');
     stop.abort();
-    assert.ok(lists >= 2, `${lists} re-lists in ${intervals} intervals`);
-    assert.ok(lists <= Math.ceil(intervals) + 1, `${lists} re-lists in ${intervals} intervals`);
+    assert.equal(secretLists() - before, intervals);
   });
 });

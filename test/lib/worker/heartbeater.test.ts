@@ -2,36 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { startHeartbeater } from '../../../lib/worker/heartbeater.ts';
-import type { ActivityApi, Clock } from '../../../lib/worker/ports.ts';
-
-/** Virtual time: sleeps wake in order when the test advances the clock; no real waiting. */
-class VirtualClock implements Clock {
-  #nowMs = 0;
-  #timers: { wakeAtMs: number; wake: () => void }[] = [];
-  now(): number {
-    return this.#nowMs;
-  }
-  sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      this.#timers.push({ wakeAtMs: this.#nowMs + delayMs, wake: resolve });
-      signal?.addEventListener('abort', () => resolve(), { once: true });
-    });
-  }
-  /** Runs every timer due up to `untilMs`, letting promise chains settle between them. */
-  async runUntil(untilMs: number): Promise<void> {
-    for (;;) {
-      await new Promise((resolve) => setImmediate(resolve));
-      this.#timers.sort((a, b) => a.wakeAtMs - b.wakeAtMs);
-      const next = this.#timers[0];
-      if (!next || next.wakeAtMs > untilMs) break;
-      this.#timers.shift();
-      this.#nowMs = next.wakeAtMs;
-      next.wake();
-    }
-    this.#nowMs = untilMs;
-  }
-}
+import type { ActivityApi } from '../../../lib/worker/ports.ts';
+import { VirtualClock } from '../../support/virtual-clock.ts';
 
 test('heartbeats go out at a fixed rate: a slow answer does not push the next one later', async () => {
   const clock = new VirtualClock();

@@ -26,8 +26,10 @@ describe('parseKubeCallInput', () => {
       QueryParameters: { labelSelector: ['job-name=example-job'] },
     });
     assert.deepEqual(parsed, {
-      clusterName: 'MyCluster',
-      endpoint: 'https://444455556666.yl4.us-east-1.eks.amazonaws.com',
+      cluster: {
+        clusterName: 'MyCluster',
+        endpoint: 'https://444455556666.yl4.us-east-1.eks.amazonaws.com',
+      },
       method: 'GET',
       path: '/api/v1/namespaces/default/pods',
       queryParameters: { labelSelector: ['job-name=example-job'] },

@@ -12,7 +12,7 @@ import {
   startLocalKubeCluster,
 } from '../../../../infra/local-stack/kube/cluster.ts';
 import { builtinTypes } from '../../../../infra/local-stack/kube/resource-types.ts';
-import { ClusterNotFoundError } from '../../../../lib/aws/eks-cluster-lookup.ts';
+import { ClusterNotFoundError, fromDescribed } from '../../../../lib/aws/eks-cluster-lookup.ts';
 import { TaskFailedError } from '../../../../lib/errors.ts';
 import type { KubeJob } from '../../../../lib/integrations/kube-job/job-api.ts';
 import { makeRunJobIntegrations } from '../../../../lib/integrations/kube-job/run-job-integrations.ts';
@@ -42,7 +42,7 @@ before(async () => {
     lookup: {
       async describeCluster(name) {
         if (name !== clusterName) throw new ClusterNotFoundError(name, { Message: 'not found' });
-        return { endpoint: cluster.endpoint, certificateAuthorityData: cluster.caData };
+        return fromDescribed(clusterName, cluster.endpoint, cluster.caData);
       },
     },
     clientOptions: { retry: { baseDelayMs: 5, maxDelayMs: 50 }, connectTimeoutMs: 2000 },
@@ -291,7 +291,7 @@ describe('eks:runJob(.sync) on the local cluster', () => {
         }),
         lookup: {
           async describeCluster() {
-            return { endpoint: cluster.endpoint, certificateAuthorityData: cluster.caData };
+            return fromDescribed(clusterName, cluster.endpoint, cluster.caData);
           },
         },
       });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { makeClusterCertificates } from '../../../../infra/local-stack/kube/tls.ts';
 import { InvalidParametersError } from '../../../../lib/errors.ts';
 import { parseRunJobInput } from '../../../../lib/integrations/kube-job/parse-input.ts';
 
@@ -25,17 +26,18 @@ describe('runJob input validation', () => {
   test('a minimal input defaults the namespace and turns logs off', () => {
     const parsed = parseRunJobInput({ ClusterName: 'c1', Job: job }, true);
     assert.equal(parsed.namespace, 'default');
-    assert.deepEqual(parsed.coordinates, { ClusterName: 'c1' });
+    assert.deepEqual(parsed.cluster, { clusterName: 'c1' });
     assert.deepEqual(parsed.logOptions, { retrieveLogs: false, rawLogs: false, logParameters: {} });
     assert.deepEqual(parsed.job, job);
   });
 
-  test('cluster coordinates and log options are carried through', () => {
+  test('cluster coordinates and log options are carried through', async () => {
+    const { caPem } = await makeClusterCertificates();
     const parsed = parseRunJobInput(
       {
         ClusterName: 'c1',
-        Endpoint: 'https://example.eks.amazonaws.com',
-        CertificateAuthority: 'AAAA',
+        Endpoint: 'https://Example.eks.amazonaws.com:443',
+        CertificateAuthority: Buffer.from(caPem).toString('base64'),
         Namespace: 'team-a',
         Job: job,
         LogOptions: { RetrieveLogs: true, RawLogs: true, LogParameters: { tailLines: ['6'] } },
@@ -43,10 +45,11 @@ describe('runJob input validation', () => {
       true,
     );
     assert.equal(parsed.namespace, 'team-a');
-    assert.deepEqual(parsed.coordinates, {
-      ClusterName: 'c1',
-      Endpoint: 'https://example.eks.amazonaws.com',
-      CertificateAuthority: 'AAAA',
+    // Parsed once here; the connection trusts and uses it as it is.
+    assert.deepEqual(parsed.cluster, {
+      clusterName: 'c1',
+      endpoint: 'https://example.eks.amazonaws.com',
+      caPem: `${caPem.trim()}\n`,
     });
     assert.deepEqual(parsed.logOptions, {
       retrieveLogs: true,

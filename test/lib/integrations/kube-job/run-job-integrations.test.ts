@@ -8,7 +8,8 @@ import {
   type RunJobOptions,
 } from '../../../../lib/integrations/kube-job/run-job-integrations.ts';
 import { TaskAbortedError } from '../../../../lib/integrations/types.ts';
-import { FakeJobApi, makeJobPod } from './support/fake-job-api.ts';
+import { VirtualClock } from '../../../support/virtual-clock.ts';
+import { FakeJobApi, makeJobPod, makeStatusError } from './support/fake-job-api.ts';
 import { makeTaskContext } from './support/task-context.ts';
 
 const testTimeoutMs = 3000;
@@ -26,8 +27,8 @@ const setUp = (options: RunJobOptions = {}) => {
   const [runJob, runJobSync] = makeRunJobIntegrations({
     pollIntervalMs: 60_000,
     ...options,
-    openJobApi: async (coordinates) => {
-      opened.push(coordinates);
+    openJobApi: async (cluster) => {
+      opened.push(cluster);
       return api;
     },
   });
@@ -56,8 +57,8 @@ describe('eks:runJob', () => {
     assert.equal(output.metadata?.namespace, 'team-a');
     assert.equal(output.metadata?.managedFields, undefined);
     assert.ok(output.metadata?.uid);
-    assert.deepEqual(opened, [{ ClusterName: 'c1' }]);
-    assert.equal(api.callsOf('watchJob').length, 0);
+    assert.deepEqual(opened, [{ clusterName: 'c1' }]);
+    assert.equal(api.callsOf('subscribeToJob').length, 0);
   });
 
   test('invalid input is refused before any cluster is opened', async () => {
@@ -91,7 +92,24 @@ describe('eks:runJob.sync', () => {
     assert.equal(output.metadata?.managedFields, undefined);
     assert.equal(output.status?.conditions?.at(-1)?.type, 'Complete');
     assert.equal('logs' in output, false);
-    assert.equal(api.callsOf('watchJob')[0]?.args[1], name);
+    assert.equal(api.callsOf('subscribeToJob')[0]?.args[1], name);
+  });
+
+  test("the wait sleeps on the task's clock (the worker's), not on the system's", async () => {
+    const { api, runJobSync } = setUp();
+    // A refused watch leaves only polling: an hour-long poll interval on a virtual clock.
+    api.watchError = makeStatusError(403, 'Forbidden', 'watch is forbidden');
+    const clock = new VirtualClock();
+    const running = runJobSync.run(
+      { ClusterName: 'c1', Job: jobSpec({ name: 'on-the-clock' }) },
+      { ...makeTaskContext(AbortSignal.timeout(testTimeoutMs)), clock },
+    );
+    await waitForCreatedJob(api);
+    api.finishJob('default', 'on-the-clock', 'Complete');
+    await clock.advance(60_000);
+    const output = (await running) as KubeJob;
+    assert.equal(output.status?.conditions?.at(-1)?.type, 'Complete');
+    assert.equal(api.callsOf('getJob').length, 1);
   });
 
   test('with RetrieveLogs the output carries the logs of the Job own pods only', async () => {
@@ -231,7 +249,7 @@ describe('eks:runJob.sync', () => {
       return true;
     });
     assert.equal(
-      api.callsOf('watchPods')[0]?.args[1],
+      api.callsOf('subscribeToPods')[0]?.args[1],
       `batch.kubernetes.io/controller-uid=${created.metadata?.uid}`,
     );
   });

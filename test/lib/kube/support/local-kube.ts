@@ -9,10 +9,11 @@ import {
   startKubeApiServer,
 } from '../../../../infra/local-stack/kube/server.ts';
 import {
-  type ClusterCoordinates,
   ClusterNotFoundError,
   type EksClusterLookup,
+  fromDescribed,
 } from '../../../../lib/aws/eks-cluster-lookup.ts';
+import type { ResolvedCluster } from '../../../../lib/kube/cluster-target.ts';
 import { type KubeConnector, makeKubeConnector } from '../../../../lib/kube/connection.ts';
 import { type EksTokenProvider, makeEksTokenProvider } from '../../../../lib/kube/eks-token.ts';
 
@@ -22,7 +23,7 @@ export const startServer = (): Promise<KubeApiServer> =>
   startKubeApiServer({ clusterName: testClusterName });
 
 /** A look-up that knows the given clusters and records every call. */
-export function makeFakeLookup(clusters: Record<string, ClusterCoordinates>) {
+export function makeFakeLookup(clusters: Record<string, ResolvedCluster>) {
   const calls: { name: string; refresh: boolean }[] = [];
   const lookup: EksClusterLookup = {
     async describeCluster(name, options) {
@@ -68,7 +69,7 @@ export function connectorFor(
   counts: { issued: number; invalidated: number };
 } {
   const { lookup, calls } = makeFakeLookup({
-    [server.clusterName]: { endpoint: server.endpoint, certificateAuthorityData: server.caData },
+    [server.clusterName]: fromDescribed(server.clusterName, server.endpoint, server.caData),
   });
   const { tokens, counts } = makeCountingTokens(identity);
   const connector = makeKubeConnector({

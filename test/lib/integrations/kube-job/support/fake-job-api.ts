@@ -1,16 +1,17 @@
 /**
- * An in-memory {@link JobApi}: Jobs with resourceVersions and a watch history, pods, and logs
+ * An in-memory {@link JobApi}: Jobs with resourceVersions, subscriptions that behave as the shared
+ * watch's do (the latest event of the Job replayed on subscribe, then every change), pods, and logs
  * (fixed strings or lazily generated ones of any size), with recorded calls and fault controls.
  */
 import { Readable } from 'node:stream';
 import { KubeStatusError, type TaskFailedError } from '../../../../../lib/errors.ts';
 import type {
   JobApi,
-  JobWatchEvent,
+  JobEvent,
   KubeJob,
   KubePod,
   LogReadOptions,
-  PodWatchEvent,
+  PodEvent,
 } from '../../../../../lib/integrations/kube-job/job-api.ts';
 
 /** A log made on the fly: `lines` lines of exactly `lineBytes` bytes each (newline included). */
@@ -21,11 +22,9 @@ export interface GeneratedLog {
 
 export type FakeLog = string | GeneratedLog | { error: TaskFailedError };
 
-interface Watcher {
-  namespace: string;
-  name: string;
-  onEvent: (event: JobWatchEvent) => void;
-  end: () => void;
+interface JobSubscriber {
+  key: string;
+  onEvent: (event: JobEvent) => void;
 }
 
 /** What the real client throws for a non-2xx answer: the status, with the Status as body. */
@@ -65,21 +64,16 @@ export class FakeJobApi implements JobApi {
   logBytesServed = 0;
   /** Honour `limitBytes` as the API server does (else the reader must stop by itself). */
   honourLimitBytes = true;
-  /** `silent`: a watch opens and never sends anything (a stuck connection). */
-  watchMode: 'normal' | 'silent' = 'normal';
-  /** The next watch gets an `ERROR` event with a 410 Expired Status, then ends. */
-  expireNextWatch = false;
-  /** Events older than this resourceVersion are no longer in the history (410 when asked). */
-  oldestResourceVersion = 0;
+  /** Set: subscriptions are refused with it (a watch the API refuses for good, e.g. 403). */
+  watchError: TaskFailedError | undefined;
   getJobError: TaskFailedError | undefined;
-  /** Set: the fake claims its watch re-lists on its own (as the real adapter's does). */
-  watchResyncIntervalMs?: number;
 
   private resourceVersion = 100;
   private uidCounter = 0;
-  private readonly history: { rv: number; event: JobWatchEvent; namespace: string }[] = [];
-  private readonly watchers = new Set<Watcher>();
-  private readonly podWatchers = new Set<(event: PodWatchEvent) => void>();
+  /** The latest event of each Job, as the shared watch remembers it for late subscribers. */
+  private readonly latest = new Map<string, JobEvent>();
+  private readonly subscribers = new Set<JobSubscriber>();
+  private readonly podSubscribers = new Set<(event: PodEvent) => void>();
 
   private record(method: string, ...args: unknown[]) {
     this.calls.push({ method, args });
@@ -89,15 +83,16 @@ export class FakeJobApi implements JobApi {
     return this.calls.filter((call) => call.method === method);
   }
 
-  get openWatches(): number {
-    return this.watchers.size;
+  /** Job and pod subscriptions still open. */
+  get openSubscriptions(): number {
+    return this.subscribers.size + this.podSubscribers.size;
   }
 
-  private emit(namespace: string, event: JobWatchEvent) {
-    this.history.push({ rv: this.resourceVersion, event, namespace });
-    for (const watcher of this.watchers) {
-      const name = event.type === 'ERROR' ? undefined : event.object.metadata?.name;
-      if (watcher.namespace === namespace && watcher.name === name) watcher.onEvent(event);
+  private emit(namespace: string, event: JobEvent) {
+    const key = this.key(namespace, event.object.metadata?.name ?? '');
+    this.latest.set(key, event);
+    for (const subscriber of [...this.subscribers]) {
+      if (subscriber.key === key) subscriber.onEvent(event);
     }
   }
 
@@ -176,9 +171,18 @@ export class FakeJobApi implements JobApi {
     this.emit(namespace, { type: 'DELETED', object: structuredClone(job) });
   }
 
-  /** Ends every open watch stream, as a dropped connection or a server timeout would. */
-  dropWatches() {
-    for (const watcher of [...this.watchers]) watcher.end();
+  /**
+   * What the shared watch's re-list does for a Job that vanished while its stream was silent: a
+   * `DELETED` with only a name (no uid) to the Job's subscribers, when the Job no longer exists.
+   */
+  relist(namespace: string, name: string) {
+    if (this.jobs.has(this.key(namespace, name))) return;
+    const key = this.key(namespace, name);
+    for (const subscriber of [...this.subscribers]) {
+      if (subscriber.key === key) {
+        subscriber.onEvent({ type: 'DELETED', object: { metadata: { name, namespace } } });
+      }
+    }
   }
 
   async getJob(namespace: string, name: string, signal: AbortSignal): Promise<KubeJob> {
@@ -190,81 +194,64 @@ export class FakeJobApi implements JobApi {
     return structuredClone(job);
   }
 
-  watchJob(
+  subscribeToJob(
     namespace: string,
     name: string,
-    fromResourceVersion: string,
-    onEvent: (event: JobWatchEvent) => void,
+    onEvent: (event: JobEvent) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    this.record('watchJob', namespace, name, fromResourceVersion);
-    return new Promise<void>((resolve, reject) => {
+    this.record('subscribeToJob', namespace, name);
+    const subscriber: JobSubscriber = { key: this.key(namespace, name), onEvent };
+    return this.subscribe(this.subscribers, subscriber, signal, () => {
+      const known = this.latest.get(subscriber.key);
+      if (known !== undefined) onEvent(known);
+    });
+  }
+
+  /** Pod subscriptions send what `emitPodEvent` is given. */
+  subscribeToPods(
+    namespace: string,
+    labelSelector: string,
+    onEvent: (event: PodEvent) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    this.record('subscribeToPods', namespace, labelSelector);
+    return this.subscribe(this.podSubscribers, onEvent, signal, () => {});
+  }
+
+  /** Open until aborted (or refused with `watchError`), as the shared watch's subscriptions are. */
+  private subscribe<T>(
+    set: Set<T>,
+    subscriber: T,
+    signal: AbortSignal,
+    replay: () => void,
+  ): Promise<void> {
+    return new Promise<void>((_resolve, reject) => {
       if (signal.aborted) {
         reject(signal.reason);
         return;
       }
-      const watcher: Watcher = { namespace, name, onEvent, end: () => finish() };
-      const onAbort = () => {
-        this.watchers.delete(watcher);
-        reject(signal.reason);
-      };
-      const finish = () => {
-        this.watchers.delete(watcher);
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      const from = Number(fromResourceVersion);
-      if (this.expireNextWatch || from < this.oldestResourceVersion) {
-        this.expireNextWatch = false;
-        queueMicrotask(() => {
-          onEvent({
-            type: 'ERROR',
-            object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old' },
-          });
-          finish();
-        });
+      if (this.watchError !== undefined) {
+        const refusal = this.watchError;
+        queueMicrotask(() => reject(refusal));
         return;
       }
-      if (this.watchMode === 'silent') {
-        // Registered nowhere: the connection looks open and never says anything.
-        return;
-      }
-      this.watchers.add(watcher);
-      for (const entry of this.history) {
-        const eventName =
-          entry.event.type === 'ERROR' ? undefined : entry.event.object.metadata?.name;
-        if (entry.rv > from && entry.namespace === namespace && eventName === name) {
-          onEvent(entry.event);
-        }
-      }
+      set.add(subscriber);
+      signal.addEventListener(
+        'abort',
+        () => {
+          set.delete(subscriber);
+          reject(signal.reason);
+        },
+        { once: true },
+      );
+      replay();
     });
   }
 
-  /** Pod watches open forever and send what `emitPodEvent` is given. */
-  watchPods(
-    namespace: string,
-    labelSelector: string,
-    fromResourceVersion: string,
-    onEvent: (event: PodWatchEvent) => void,
-    signal: AbortSignal,
-  ): Promise<void> {
-    this.record('watchPods', namespace, labelSelector, fromResourceVersion);
-    return new Promise<void>((_resolve, reject) => {
-      const listener = (event: PodWatchEvent) => onEvent(event);
-      this.podWatchers.add(listener);
-      const onAbort = () => {
-        this.podWatchers.delete(listener);
-        reject(signal.reason);
-      };
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  /** Sends a pod event to every open pod watch. */
-  emitPodEvent(event: PodWatchEvent) {
-    for (const listener of this.podWatchers) listener(event);
+  /** Sends a pod event to every open pod subscription. */
+  emitPodEvent(event: PodEvent) {
+    for (const listener of this.podSubscribers) listener(event);
   }
 
   async listPods(namespace: string, labelSelector: string, signal: AbortSignal) {
