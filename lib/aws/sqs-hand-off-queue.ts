@@ -8,8 +8,8 @@ import {
   SQSClient,
   type SQSClientConfig,
 } from '@aws-sdk/client-sqs';
-import { type HandOffQueue, makeQueueHandOff } from '../worker/hand-off-message.ts';
-import type { HandOff } from '../worker/ports.ts';
+import { makeQueueHandOff } from '../worker/hand-off-message.ts';
+import type { HandOff, HandOffQueue } from '../worker/ports.ts';
 
 /** Options of {@link makeSqsHandOffQueue}. */
 export interface SqsHandOffQueueOptions {

@@ -22,11 +22,9 @@ import {
 import { parseJson } from '../json/exact-json.ts';
 import { sendAnswer } from '../worker/answer.ts';
 import {
-  type AnswerHandOff,
   type AnswerHandOffMessage,
   answerHandOffMessageVersion,
   type HandOffMessage,
-  type HandOffQueue,
   makeAnswerHandOffBody,
   makeQueueHandOff,
   parseQueuedMessage,
@@ -39,6 +37,7 @@ import {
   type ActivityApi,
   type Clock,
   type HandOff,
+  type HandOffQueue,
   systemClock,
   type TaskObserver,
 } from '../worker/ports.ts';
@@ -198,22 +197,24 @@ const resumeRecord = async (
     queue: options.queue,
     delaySeconds: config.requeueDelaySeconds,
   });
-  const handOff: HandOff = async (task, progress) => {
-    try {
-      return await queueHandOff(task, progress);
-    } catch (error) {
-      // The message this record came from still exists: reporting it as failed makes SQS
-      // deliver it again (with its older checkpoint, which resumes just as well).
+  const handOff: HandOff = {
+    handOffTask: async (task, progress) => {
+      try {
+        return await queueHandOff.handOffTask(task, progress);
+      } catch (error) {
+        // The message this record came from still exists: reporting it as failed makes SQS
+        // deliver it again (with its older checkpoint, which resumes just as well).
+        requeueFailed = true;
+        logger.error('Re-queueing the task failed; its message will be redelivered', {
+          errorName: readErrorName(error),
+        });
+        return true;
+      }
+    },
+    handOffAnswer: makeAnswerRequeue(options, logger, () => {
       requeueFailed = true;
-      logger.error('Re-queueing the task failed; its message will be redelivered', {
-        errorName: readErrorName(error),
-      });
-      return true;
-    }
+    }),
   };
-  const handOffAnswer = makeAnswerRequeue(options, logger, () => {
-    requeueFailed = true;
-  });
 
   const budget = readInvocationBudget(config);
   const { task, progress } = toResumableTask(message);
@@ -235,7 +236,6 @@ const resumeRecord = async (
       abortSettleMs: computeAbortSettleMs(budget, defaultAbortSettleMs),
       graceEndedSignal,
       handOff,
-      handOffAnswer,
       ...(options.observer ? { observer: options.observer } : {}),
     },
     progress,
@@ -244,12 +244,16 @@ const resumeRecord = async (
 };
 
 /**
- * An {@link AnswerHandOff} that queues the answer again. A failed send is reported through
+ * A `HandOff.handOffAnswer` that queues the answer again. A failed send is reported through
  * `onFailed` and counts as accepted: the record this invocation holds is then redelivered, and
  * whatever it carried (the task, or the same answer) is dealt with again.
  */
 const makeAnswerRequeue =
-  (options: ResumerInvocationOptions, logger: Logger, onFailed: () => void): AnswerHandOff =>
+  (
+    options: ResumerInvocationOptions,
+    logger: Logger,
+    onFailed: () => void,
+  ): NonNullable<HandOff['handOffAnswer']> =>
   async (task, progress, outcome) => {
     try {
       await options.queue.send(makeAnswerHandOffBody(task, progress, outcome), {

@@ -7,8 +7,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { makeSqsClient, makeSqsHandOffQueue } from '../aws/sqs-hand-off-queue.ts';
 import { loadConfig, type WorkerConfig } from '../config.ts';
 import type { Integration } from '../integrations/types.ts';
-import type { HandOffQueue } from '../worker/hand-off-message.ts';
-import type { ActivityApi, Clock } from '../worker/ports.ts';
+import type { ActivityApi, Clock, HandOffQueue } from '../worker/ports.ts';
 import { makeRuntimeDependencies } from './deps.ts';
 import { makeWorkerMetrics } from './lambda-metrics.ts';
 

@@ -27,7 +27,7 @@ import { makeSqsHandOffQueue } from '../../../lib/aws/sqs-hand-off-queue.ts';
 import { loadConfig, type WorkerConfig } from '../../../lib/config.ts';
 import type { LambdaRuntime } from '../../../lib/hosts/lambda-runtime.ts';
 import { makeIntegrations } from '../../../lib/integrations/index.ts';
-import type { HandOffQueue } from '../../../lib/worker/hand-off-message.ts';
+import type { HandOffQueue } from '../../../lib/worker/ports.ts';
 
 /** Metrics that keep their EMF documents instead of printing them. */
 export class CapturedMetrics extends Metrics {

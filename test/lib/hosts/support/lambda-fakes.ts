@@ -1,6 +1,6 @@
 /** In-memory stand-ins for the Lambda hosts' ports: a countdown context and a hand-off queue. */
 import { loadConfig, type WorkerConfig } from '../../../../lib/config.ts';
-import type { HandOffQueue } from '../../../../lib/worker/hand-off-message.ts';
+import type { HandOffQueue } from '../../../../lib/worker/ports.ts';
 
 /** A Lambda context whose remaining time counts down in real time from `remainingMs`. */
 export const makeCountdownContext = (remainingMs: number) => {
