@@ -306,25 +306,32 @@ export interface QueueHandOffOptions {
   readonly carryAnswers?: boolean;
 }
 
-/**
- * A {@link HandOff} that sends the task (and with `carryAnswers`, a ready answer) to a queue as a
- * message. Declines (false) a task whose message would be too large for SQS; a send error
- * propagates (the worker fails the task as interrupted, or the answer is lost).
- */
-export const makeQueueHandOff = (options: QueueHandOffOptions): HandOff => {
-  const send = (body: string) => options.queue.send(body, { delaySeconds: options.delaySeconds });
-  const handOffTask: HandOff['handOffTask'] = async (task, progress) => {
+/** Hands a task off as a message; declines (false) one whose message would be too large for SQS. */
+export const makeQueueTaskHandOff =
+  (options: QueueHandOffOptions): HandOff['handOffTask'] =>
+  async (task, progress) => {
     const body = JSON.stringify(makeHandOffMessage(task, progress));
     if (byteLength(body) > maxHandOffMessageBytes) return false;
-    await send(body);
+    await options.queue.send(body, { delaySeconds: options.delaySeconds });
     return true;
   };
-  if (options.carryAnswers !== true) return { handOffTask };
-  return {
-    handOffTask,
-    handOffAnswer: async (task, progress, answer) => {
-      await send(makeAnswerHandOffBody(task, progress, answer));
-      return true;
-    },
+
+/** Hands a ready answer off as a message (see {@link makeAnswerHandOffBody}). */
+export const makeQueueAnswerHandOff =
+  (options: QueueHandOffOptions): NonNullable<HandOff['handOffAnswer']> =>
+  async (task, progress, answer) => {
+    await options.queue.send(makeAnswerHandOffBody(task, progress, answer), {
+      delaySeconds: options.delaySeconds,
+    });
+    return true;
   };
-};
+
+/**
+ * A {@link HandOff} that sends the task (and with `carryAnswers`, a ready answer) to a queue as a
+ * message. A send error propagates: the worker fails the task as interrupted, or the answer is
+ * lost.
+ */
+export const makeQueueHandOff = (options: QueueHandOffOptions): HandOff => ({
+  handOffTask: makeQueueTaskHandOff(options),
+  ...(options.carryAnswers === true ? { handOffAnswer: makeQueueAnswerHandOff(options) } : {}),
+});
