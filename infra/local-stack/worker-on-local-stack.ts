@@ -21,12 +21,9 @@ import {
 import { makeSfnClient } from '../../lib/aws/sfn-activity-client.ts';
 import { loadConfig } from '../../lib/config.ts';
 import { composeWorker } from '../../lib/hosts/compose.ts';
-import {
-  allActivitySuffixes,
-  toActivityDefinition,
-} from '../../lib/integrations/native-resources.ts';
 import { parsePolicyDocument } from '../../lib/policy/document.ts';
 import { startWorker, type Worker, type WorkerOptions } from '../../lib/worker/worker.ts';
+import { allActivitySuffixes, toActivityDefinition } from '../state-machines/native-resources.ts';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from './index.ts';
 
 export interface WorkerOnLocalStack {

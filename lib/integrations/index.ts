@@ -3,12 +3,13 @@
  * (`lib/hosts/compose.ts`) builds once per worker: one Kubernetes connector and one EKS port, so
  * every task reuses cached tokens, cluster look-ups and keep-alive connections. The worker picks an
  * integration by the end of the activity name (`Integration.activitySuffix`), so suffixes must be
- * unique; `activity-suffixes.json` lists them.
+ * unique; `activity-suffixes.json` lists them, and serverless.yml declares one activity for each.
  */
 import type { EksControlPlane } from '../aws/eks-control-plane.ts';
 import type { KubeConnector } from '../kube/connection.ts';
 import type { WorkerPolicy } from '../policy/document.ts';
 import { guardIntegration } from '../policy/guard.ts';
+import { activitySuffixes } from './activity-suffixes.ts';
 import { makeEksControlPlaneIntegrations } from './eks-control-plane/index.ts';
 import { makeKubeCallIntegration } from './kube-call/kube-call.ts';
 import { makeRunJobIntegrations } from './kube-job/run-job-integrations.ts';
@@ -32,12 +33,28 @@ export interface IntegrationPorts {
  */
 export const makeIntegrations = (ports: IntegrationPorts): readonly Integration[] => {
   const connect = ports.connector.connect.bind(ports.connector);
-  return [
+  const integrations = [
     makeKubeCallIntegration({ connector: { connect } }),
     ...makeRunJobIntegrations({ connect, pollIntervalMs: ports.jobPollIntervalMs }),
     ...makeEksControlPlaneIntegrations({
       eks: ports.eks,
       pollIntervalMs: ports.controlPlanePollIntervalMs,
     }),
-  ].map((integration) => guardIntegration(integration, ports.policy));
+  ];
+  checkServesEverySuffix(integrations);
+  return integrations.map((integration) => guardIntegration(integration, ports.policy));
+};
+
+/**
+ * Throws at start when the integrations and `activity-suffixes.json` disagree: an activity
+ * serverless.yml declares would go unserved, or an integration would have no activity.
+ */
+const checkServesEverySuffix = (integrations: readonly Integration[]): void => {
+  const served = integrations.map((integration) => integration.activitySuffix).sort();
+  const listed = [...activitySuffixes].sort();
+  if (served.join() !== listed.join()) {
+    throw new Error(
+      `The integrations serve ${served.join(', ')}, but activity-suffixes.json lists ${listed.join(', ')}`,
+    );
+  }
 };

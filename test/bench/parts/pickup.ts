@@ -29,7 +29,7 @@ import { loadConfig } from '../../../lib/config.ts';
 import {
   allActivitySuffixes,
   toActivityDefinition,
-} from '../../../lib/integrations/native-resources.ts';
+} from '../../../infra/state-machines/native-resources.ts';
 import {
   type ClusterCoordinates,
   quickTaskDefinition,
