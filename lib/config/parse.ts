@@ -27,6 +27,9 @@ export const parseInteger = (raw: string): Parsed<number> =>
     ? ok(Number(raw))
     : { ok: false, problem: `must be a whole number, got '${raw}'` };
 
+/** Any text, trimmed. */
+export const parseText = (raw: string): Parsed<string> => ok(raw.trim());
+
 export const parseList = (raw: string): Parsed<string[]> =>
   ok(
     raw
@@ -57,3 +60,9 @@ export const hasProtocol = (url: string, ...protocols: readonly string[]): boole
     return false;
   }
 };
+
+/** A check of an optional value: unset passes, a value set must pass `check`. */
+export const whenSet =
+  <T>(check: (value: T) => string | undefined) =>
+  (value: T | undefined): string | undefined =>
+    value === undefined ? undefined : check(value);

@@ -12,7 +12,9 @@ import {
   parseBoolean,
   parseInteger,
   parseList,
+  parseText,
   type VariableSpec,
+  whenSet,
 } from './parse.ts';
 import { type LogLevelName, LogLevels, type WorkerConfig } from './worker-config.ts';
 
@@ -40,7 +42,7 @@ export const configSpecs: { readonly [K in keyof WorkerConfig]: VariableSpec<Wor
     defaultValue: () => hostname().slice(0, 80),
     defaultText: 'the host name',
     meaning: 'Worker name sent with GetActivityTask; shows in the execution history.',
-    parse: (raw) => ok(raw.trim()),
+    parse: parseText,
     check: (name) =>
       name.length >= 1 && name.length <= 80 ? undefined : 'must be 1 to 80 characters',
   },
@@ -133,7 +135,7 @@ export const configSpecs: { readonly [K in keyof WorkerConfig]: VariableSpec<Wor
     env: 'AWS_REGION',
     defaultText: '(required; Lambda sets it)',
     meaning: 'AWS Region of the activities and clusters; signed into Kubernetes bearer tokens.',
-    parse: (raw) => ok(raw.trim()),
+    parse: parseText,
     check: (region) =>
       /^[a-z]{2}(-[a-z]+)+-\d+$/.test(region) ? undefined : `is not an AWS Region: '${region}'`,
   },
@@ -164,11 +166,10 @@ export const configSpecs: { readonly [K in keyof WorkerConfig]: VariableSpec<Wor
     defaultText: '(none; Lambda: the hand-off queue)',
     meaning:
       'SQS queue URL for tasks a stopping worker hands off (with their checkpoint) to the resumer.',
-    parse: (raw) => ok(raw.trim()),
-    check: (url) =>
-      url === undefined || hasProtocol(url, 'https:', 'http:')
-        ? undefined
-        : `must be an SQS queue URL, got '${url}'`,
+    parse: parseText,
+    check: whenSet((url) =>
+      hasProtocol(url, 'https:', 'http:') ? undefined : `must be an SQS queue URL, got '${url}'`,
+    ),
   },
   httpPort: {
     env: 'EKS_WORKER_HTTP_PORT',
@@ -177,7 +178,7 @@ export const configSpecs: { readonly [K in keyof WorkerConfig]: VariableSpec<Wor
     meaning:
       'Process: port of the HTTP listener for `/healthz`, `/readyz` and Prometheus `/metrics`.',
     parse: parseInteger,
-    check: (port) => (port === undefined ? undefined : checkRange(0, 65_535)(port)),
+    check: whenSet(checkRange(0, 65_535)),
   },
   inClusterName: {
     env: 'EKS_WORKER_IN_CLUSTER_NAME',
@@ -185,18 +186,19 @@ export const configSpecs: { readonly [K in keyof WorkerConfig]: VariableSpec<Wor
     defaultText: '(none)',
     meaning:
       "Name of the EKS cluster the worker runs in; its tasks use the pod's ServiceAccount token, no EKS token.",
-    parse: (raw) => ok(raw.trim()),
-    check: (name) =>
-      name === undefined || /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/.test(name)
+    parse: parseText,
+    check: whenSet((name) =>
+      /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/.test(name)
         ? undefined
         : `is not an EKS cluster name: '${name}'`,
+    ),
   },
   inClusterEndpoint: {
     env: 'EKS_WORKER_IN_CLUSTER_ENDPOINT',
     defaultValue: () => 'https://kubernetes.default.svc',
     defaultText: 'https://kubernetes.default.svc',
     meaning: 'With EKS_WORKER_IN_CLUSTER_NAME: the API server as the pod reaches it.',
-    parse: (raw) => ok(raw.trim()),
+    parse: parseText,
     check: (url) => (hasProtocol(url, 'https:') ? undefined : `must be an https:// URL: ${url}`),
   },
   inClusterCredentialsDir: {
@@ -205,7 +207,7 @@ export const configSpecs: { readonly [K in keyof WorkerConfig]: VariableSpec<Wor
     defaultText: '/var/run/secrets/kubernetes.io/serviceaccount',
     meaning:
       "With EKS_WORKER_IN_CLUSTER_NAME: the folder of the pod's ServiceAccount `token` and `ca.crt`.",
-    parse: (raw) => ok(raw.trim()),
+    parse: parseText,
     check: (dir) => (dir.startsWith('/') ? undefined : `must be an absolute path: ${dir}`),
   },
   longPollBudgetMs: {
@@ -242,7 +244,7 @@ export const configSpecs: { readonly [K in keyof WorkerConfig]: VariableSpec<Wor
     meaning:
       'Lambda: how long an invocation starts polls; above the schedule interval, so invocations overlap and polling never pauses.',
     parse: parseInteger,
-    check: (value) => (value === undefined ? undefined : checkRange(1, 900_000)(value)),
+    check: whenSet(checkRange(1, 900_000)),
   },
   requeueDelaySeconds: {
     env: 'EKS_WORKER_REQUEUE_DELAY_SECONDS',
@@ -259,12 +261,11 @@ export const configSpecs: { readonly [K in keyof WorkerConfig]: VariableSpec<Wor
     defaultText: '(none; Lambda: the stage)',
     meaning:
       'Deployment stage, the `stage` dimension of every metric, so the metrics of dev and prod stay apart.',
-    parse: (raw) => ok(raw.trim()),
+    parse: parseText,
     // CloudWatch dimension values: 1 to 1,024 characters; a stage name is far shorter.
-    check: (stage) =>
-      stage === undefined || (stage.length >= 1 && stage.length <= 128)
-        ? undefined
-        : 'must be 1 to 128 characters',
+    check: whenSet((stage) =>
+      stage.length >= 1 && stage.length <= 128 ? undefined : 'must be 1 to 128 characters',
+    ),
   },
   policyFile: {
     env: 'EKS_WORKER_POLICY_FILE',
@@ -272,7 +273,7 @@ export const configSpecs: { readonly [K in keyof WorkerConfig]: VariableSpec<Wor
     defaultText: '(none)',
     meaning:
       'Policy file (YAML or JSON): per activity, the clusters, namespaces, calls, operations and pass roles allowed. See [Security model](#security-model).',
-    parse: (raw) => ok(raw.trim()),
+    parse: parseText,
     check: () => undefined,
   },
   policy: {
