@@ -31,6 +31,7 @@ import {
   type QueuedMessage,
   readHandedOffAnswer,
   readPoll,
+  toAnswerTask,
   toResumableTask,
 } from '../worker/hand-off-message.ts';
 import {
@@ -281,18 +282,7 @@ const deliverHandedOffAnswer = async (
   const requeue = makeRequeue(options, logger, () => {
     requeueFailed = true;
   });
-  const task = {
-    activityArn: message.activityArn,
-    activityName: message.activityName,
-    taskToken: message.taskToken,
-    input: '',
-    // A re-queued answer keeps naming the poll that received its task.
-    ...readPoll(message),
-  };
-  const progress = {
-    handOffCount: message.handOffCount,
-    firstReceivedAtMs: Date.parse(message.firstReceivedAt),
-  };
+  const { task, progress } = toAnswerTask(message);
   logger.info('Delivering a handed-off answer', { answer: outcome.kind });
   const result = await sendAnswer(outcome, {
     activityApi: options.activityApi,

@@ -213,6 +213,26 @@ export const toResumableTask = (
   },
 });
 
+/**
+ * The task and progress an answer message stands for, so a re-queued answer keeps its count, its
+ * first receipt and the poll that received its task. The input is not carried (nothing runs).
+ */
+export const toAnswerTask = (
+  message: AnswerHandOffMessage,
+): { task: ReceivedTask; progress: TaskProgress } => ({
+  task: {
+    activityArn: message.activityArn,
+    activityName: message.activityName,
+    taskToken: message.taskToken,
+    input: '',
+    ...readPoll(message),
+  },
+  progress: {
+    handOffCount: message.handOffCount,
+    firstReceivedAtMs: Date.parse(message.firstReceivedAt),
+  },
+});
+
 /** The answer a message carries, decoded. */
 export const readHandedOffAnswer = (message: AnswerHandOffMessage): AnswerOutcome => {
   const { answer } = message;
