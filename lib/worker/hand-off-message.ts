@@ -195,43 +195,41 @@ export const readPoll = (message: QueuedMessage): { poll?: PollWorkerName } => {
     : {};
 };
 
-/** The task and its progress as a resuming worker starts from them. */
-export const toResumableTask = (
-  message: HandOffMessage,
-): { task: ReceivedTask; progress: TaskProgress } => ({
+/** A queued task as a worker knows it again: the task and how far it has come. */
+export interface QueuedTask {
+  readonly task: ReceivedTask;
+  readonly progress: TaskProgress;
+}
+
+const toQueuedTask = (
+  message: QueuedMessage,
+  input: string,
+  checkpoint: Checkpoint | undefined,
+): QueuedTask => ({
   task: {
     activityArn: message.activityArn,
     activityName: message.activityName,
     taskToken: message.taskToken,
-    input: message.input,
+    input,
     ...readPoll(message),
   },
   progress: {
-    ...(message.checkpoint === undefined ? {} : { checkpoint: message.checkpoint }),
+    ...(checkpoint === undefined ? {} : { checkpoint }),
     handOffCount: message.handOffCount,
     firstReceivedAtMs: Date.parse(message.firstReceivedAt),
   },
 });
 
+/** The task and its progress as a resuming worker starts from them. */
+export const toResumableTask = (message: HandOffMessage): QueuedTask =>
+  toQueuedTask(message, message.input, message.checkpoint);
+
 /**
  * The task and progress an answer message stands for, so a re-queued answer keeps its count, its
  * first receipt and the poll that received its task. The input is not carried (nothing runs).
  */
-export const toAnswerTask = (
-  message: AnswerHandOffMessage,
-): { task: ReceivedTask; progress: TaskProgress } => ({
-  task: {
-    activityArn: message.activityArn,
-    activityName: message.activityName,
-    taskToken: message.taskToken,
-    input: '',
-    ...readPoll(message),
-  },
-  progress: {
-    handOffCount: message.handOffCount,
-    firstReceivedAtMs: Date.parse(message.firstReceivedAt),
-  },
-});
+export const toAnswerTask = (message: AnswerHandOffMessage): QueuedTask =>
+  toQueuedTask(message, '', undefined);
 
 /** The answer a message carries, decoded. */
 export const readHandedOffAnswer = (message: AnswerHandOffMessage): AnswerOutcome => {
