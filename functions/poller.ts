@@ -13,7 +13,6 @@ import {
   makeLazyRuntime,
 } from '../lib/hosts/lambda-runtime.ts';
 import type { InvocationClock } from '../lib/hosts/lambda-window.ts';
-import { makeQueueHandOff } from '../lib/worker/hand-off-message.ts';
 import { makeLazyInjectLambdaContext } from './middleware/lazy-inject-lambda-context.ts';
 import { makeLazyLogMetrics } from './middleware/lazy-log-metrics.ts';
 
@@ -26,27 +25,18 @@ export const makePollerHandler = (makeRuntime: () => LambdaRuntime) => {
   const metrics = (): LambdaRuntime['metrics'] => getRuntime().metrics;
   return middy(
     async (_event: unknown, context: InvocationClock): Promise<PollerInvocationSummary> => {
-      const { config, queue, ...deps } = getRuntime();
+      const runtime = getRuntime();
       logPolicyOnce();
       return runPollerInvocation({
-        config,
-        integrations: deps.integrations,
-        activityApi: deps.activityApi,
-        logger: deps.logger,
+        config: runtime.config,
+        integrations: runtime.integrations,
+        activityApi: runtime.activityApi,
+        logger: runtime.logger,
         context,
-        observer: makeMetricsObserver(deps.metrics),
-        ...(deps.clock ? { clock: deps.clock } : {}),
-        ...(queue
-          ? {
-              // Answers too: one still retrying at the reserve would otherwise be lost when the
-              // invocation ends; the resumer delivers it.
-              handOff: makeQueueHandOff({
-                queue,
-                delaySeconds: config.requeueDelaySeconds,
-                carryAnswers: true,
-              }),
-            }
-          : {}),
+        observer: makeMetricsObserver(runtime.metrics),
+        ...(runtime.clock ? { clock: runtime.clock } : {}),
+        // Tasks and answers still unfinished at the reserve go to the resumer's queue.
+        ...(runtime.handOff ? { handOff: runtime.handOff } : {}),
       });
     },
   )

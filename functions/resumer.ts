@@ -31,22 +31,22 @@ export interface SqsEventLike {
 export const makeResumerHandler = (makeRuntime: () => LambdaRuntime) => {
   const { getRuntime, logPolicyOnce } = makeLazyRuntime(makeRuntime);
   return middy(async (event: SqsEventLike, context: InvocationClock): Promise<BatchResponse> => {
-    const { config, queue, ...deps } = getRuntime();
+    const runtime = getRuntime();
     logPolicyOnce();
-    if (queue === undefined) {
+    if (runtime.handOffQueue === undefined) {
       // Without a queue a task could not be re-queued at the end of the invocation: refuse the
       // whole batch rather than risk failing tasks as interrupted.
       throw new Error('EKS_WORKER_HANDOFF_QUEUE_URL is required by the resumer');
     }
     return resumeHandedOffTasks(event.Records, {
-      config,
-      integrations: deps.integrations,
-      activityApi: deps.activityApi,
-      logger: deps.logger,
+      config: runtime.config,
+      integrations: runtime.integrations,
+      activityApi: runtime.activityApi,
+      logger: runtime.logger,
       context,
-      queue,
-      observer: makeMetricsObserver(deps.metrics),
-      ...(deps.clock ? { clock: deps.clock } : {}),
+      queue: runtime.handOffQueue,
+      observer: makeMetricsObserver(runtime.metrics),
+      ...(runtime.clock ? { clock: runtime.clock } : {}),
     });
   })
     .use(makeLazyInjectLambdaContext(() => getRuntime().logger))

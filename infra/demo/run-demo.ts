@@ -12,13 +12,13 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { allActivitySuffixes } from '../../lib/integrations/native-resources.ts';
 import {
   seedExamplesPolicyFile,
   startWorkerOnLocalStack,
   withLocalCluster,
 } from '../local-stack/worker-on-local-stack.ts';
 import { substitute, toSubstitutionKey } from '../state-machines/build.ts';
+import { allActivitySuffixes } from '../state-machines/native-resources.ts';
 
 const stateMachinesDir = join(dirname(fileURLToPath(import.meta.url)), '../state-machines');
 

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CreateActivityCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { stringify } from 'yaml';
-import { allActivitySuffixes } from '../../lib/integrations/native-resources.ts';
+import { allActivitySuffixes } from '../state-machines/native-resources.ts';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from './index.ts';
 
 const portFromEnv = (name: string, fallback: number): number => {

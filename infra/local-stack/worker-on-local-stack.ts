@@ -18,15 +18,12 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { makeSfnActivityApi, makeSfnClient } from '../../lib/aws/sfn-activity-client.ts';
+import { makeSfnClient } from '../../lib/aws/sfn-activity-client.ts';
 import { loadConfig } from '../../lib/config.ts';
-import { makeIntegrations } from '../../lib/integrations/index.ts';
-import {
-  allActivitySuffixes,
-  toActivityDefinition,
-} from '../../lib/integrations/native-resources.ts';
+import { composeWorker } from '../../lib/hosts/compose.ts';
 import { parsePolicyDocument } from '../../lib/policy/document.ts';
 import { startWorker, type Worker, type WorkerOptions } from '../../lib/worker/worker.ts';
+import { allActivitySuffixes, toActivityDefinition } from '../state-machines/native-resources.ts';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from './index.ts';
 
 export interface WorkerOnLocalStack {
@@ -140,9 +137,11 @@ export async function startWorkerOnLocalStack(
       serviceName: 'eks-activity-worker',
       logLevel: options.logLevel ?? 'SILENT',
     });
-  const integrations = makeIntegrations({
-    config,
+  // The worker as a deployment composes it, but for the endpoints and keys of the local stack.
+  const activityClient = makeSfnClient({ maxSockets: 64, clientConfig });
+  const composition = composeWorker(config, 'local-stack', {
     logger,
+    sfnClient: activityClient,
     eksClient: new EKSClient({
       region: stack.region,
       endpoint: stack.eks.endpoint,
@@ -150,24 +149,15 @@ export async function startWorkerOnLocalStack(
     }),
     credentials: async () => stack.credentials,
   });
-  integrations.logPolicy();
-  const activityClient = makeSfnClient({ maxSockets: 64, clientConfig });
+  composition.logPolicy();
   const worker = startWorker(
     {
-      activityArns: config.activityArns,
-      workerName: config.workerName,
-      maxConcurrentTasks: config.maxConcurrentTasks,
+      ...composition.workerOptions,
       pollersPerActivity: 1,
-      heartbeatIntervalMs: config.heartbeatIntervalMs,
-      cleanupOnAbandon: config.cleanupOnAbandon,
       pollBackoff: { baseDelayMs: 50, maxDelayMs: 500 },
       ...options.worker,
     },
-    {
-      activityApi: makeSfnActivityApi(activityClient),
-      integrations: integrations.integrations,
-      logger,
-    },
+    composition,
   );
 
   const waitForExecution = async (executionArn: string, timeoutMs = 30_000) => {
@@ -234,7 +224,7 @@ export async function startWorkerOnLocalStack(
     },
     close: async () => {
       await worker.stop({ graceMs: 0 });
-      integrations.close();
+      composition.close();
       activityClient.destroy();
       sfn.destroy();
       await stack.close();

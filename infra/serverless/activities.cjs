@@ -10,18 +10,11 @@
  * Framework calls the exported function with `resolveVariable`, used here for the stage.
  */
 
-/** Activity name suffixes, one per native integration (contract §1). */
-const activitySuffixes = [
-  'eks-runJob',
-  'eks-runJob-sync',
-  'eks-call',
-  ...['Cluster', 'FargateProfile', 'Nodegroup'].flatMap((resource) =>
-    ['create', 'delete'].flatMap((verb) => [
-      `eks-${verb}${resource}`,
-      `eks-${verb}${resource}-sync`,
-    ]),
-  ),
-];
+/**
+ * Activity name suffixes, one per native integration (contract §1): the worker's own list, which
+ * its integrations are checked against, so what is declared here is what the worker serves.
+ */
+const activitySuffixes = require('../../lib/integrations/activity-suffixes.json');
 
 /** `eks-runJob-sync` -> `ActivityEksRunJobSync` (CloudFormation logical ids are alphanumeric). */
 const toLogicalId = (suffix) =>

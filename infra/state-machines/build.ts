@@ -19,7 +19,7 @@ import {
   activitySuffixForNativeResource,
   mapStates,
   toActivityDefinition,
-} from '../../lib/integrations/native-resources.ts';
+} from './native-resources.ts';
 
 /**
  * Seconds without a heartbeat after which Step Functions fails a `.sync` activity task with

@@ -6,9 +6,10 @@
  * says which integration it serves (the same rule the worker uses), so every shape above works,
  * and a stack that names its outputs differently does too.
  */
-import { allActivitySuffixes } from '../../lib/integrations/native-resources.ts';
+
 import { readActivityName, resolveIntegration } from '../../lib/worker/resolve-integration.ts';
 import { toSubstitutionKey } from './build.ts';
+import { allActivitySuffixes } from './native-resources.ts';
 
 const collectStrings = (value: unknown, into: Set<string>): Set<string> => {
   if (typeof value === 'string') into.add(value);

@@ -1,6 +1,8 @@
 /**
- * The hand-off queue over Amazon SQS. The body holds a task token, so the queue must be encrypted
- * at rest (SqsManagedSseEnabled in serverless.yml) and reached over TLS only.
+ * The hand-off queue over Amazon SQS: the {@link HandOffQueue} port that the worker's `HandOff`
+ * (`makeQueueHandOff` in lib/worker/hand-off-message.ts) and the resumer's re-queues send to; the
+ * composition root (lib/hosts/compose.ts) wires them. The body holds a task token, so the queue
+ * must be encrypted at rest (SqsManagedSseEnabled in serverless.yml) and reached over TLS only.
  */
 import {
   ChangeMessageVisibilityCommand,
@@ -8,8 +10,7 @@ import {
   SQSClient,
   type SQSClientConfig,
 } from '@aws-sdk/client-sqs';
-import { type HandOffQueue, makeQueueHandOff } from '../worker/hand-off-message.ts';
-import type { HandOff } from '../worker/ports.ts';
+import type { HandOffQueue } from '../worker/ports.ts';
 
 /** Options of {@link makeSqsHandOffQueue}. */
 export interface SqsHandOffQueueOptions {
@@ -45,24 +46,3 @@ export const makeSqsHandOffQueue = (options: SqsHandOffQueueOptions): HandOffQue
 /** An SQS client for the hand-off queue; endpoints and credentials come from the SDK's chain. */
 export const makeSqsClient = (config: SQSClientConfig = {}): SQSClient =>
   new SQSClient({ maxAttempts: 5, ...config });
-
-/**
- * The hand-off a host uses when `EKS_WORKER_HANDOFF_QUEUE_URL` is set (the process host on
- * shutdown, like the Lambda poller): unfinished tasks go to the queue the resumer reads.
- */
-export const makeSqsHandOff = (options: {
-  queueUrl: string;
-  delaySeconds: number;
-  client?: SQSClient;
-}): { handOff: HandOff; close(): void } => {
-  const client = options.client ?? makeSqsClient();
-  return {
-    handOff: makeQueueHandOff({
-      queue: makeSqsHandOffQueue({ client, queueUrl: options.queueUrl }),
-      delaySeconds: options.delaySeconds,
-    }),
-    close: () => {
-      if (!options.client) client.destroy();
-    },
-  };
-};

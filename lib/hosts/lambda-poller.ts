@@ -10,17 +10,12 @@ import type { WorkerConfig } from '../config.ts';
 import type { Integration } from '../integrations/types.ts';
 import type { ActivityApi, Clock, HandOff, TaskObserver } from '../worker/ports.ts';
 import { systemClock } from '../worker/ports.ts';
+import { startWorker, type WorkerOptions } from '../worker/worker.ts';
+import { makeWorkerOptions } from './compose.ts';
 import {
-  defaultAbortSettleMs,
-  defaultAnswerRetry,
-  startWorker,
-  type WorkerOptions,
-} from '../worker/worker.ts';
-import {
-  computeAbortSettleMs,
   computePollWindowMs,
-  type InvocationBudget,
   type InvocationClock,
+  readInvocationBudget,
 } from './lambda-window.ts';
 
 /** Everything one poller invocation needs. */
@@ -47,14 +42,6 @@ export interface PollerInvocationSummary {
   readonly pollWindowMs: number;
 }
 
-/** The invocation budget from the configuration. */
-export const readInvocationBudget = (config: WorkerConfig): InvocationBudget => ({
-  longPollBudgetMs: config.longPollBudgetMs,
-  taskFinishBudgetMs: config.taskFinishBudgetMs,
-  handOffReserveMs: config.handOffReserveMs,
-  ...(config.pollWindowMs === undefined ? {} : { pollWindowMs: config.pollWindowMs }),
-});
-
 /**
  * Runs the shared poll loop for one invocation. Polls start only during the poll window; then
  * the worker stops with a grace that ends at the hand-off reserve, when tasks still running are
@@ -79,19 +66,7 @@ export const runPollerInvocation = async (
   const stopPolling = new AbortController();
   const worker = startWorker(
     {
-      activityArns: config.activityArns,
-      workerName: config.workerName,
-      maxConcurrentTasks: config.maxConcurrentTasks,
-      pollersPerActivity: config.pollersPerActivity,
-      heartbeatIntervalMs: config.heartbeatIntervalMs,
-      cleanupOnAbandon: config.cleanupOnAbandon,
-      abortSettleMs: computeAbortSettleMs(budget, defaultAbortSettleMs),
-      // A ready answer still retrying when Lambda freezes the sandbox is lost; keep retries inside
-      // the reserve.
-      answerRetry: {
-        ...defaultAnswerRetry,
-        maxElapsedMs: Math.min(defaultAnswerRetry.maxElapsedMs, budget.handOffReserveMs),
-      },
+      ...makeWorkerOptions(config, 'lambda-poller'),
       ...options.workerOptions,
       stopPollingSignal: stopPolling.signal,
     },

@@ -22,23 +22,23 @@ import {
 import { parseJson } from '../json/exact-json.ts';
 import { sendAnswer } from '../worker/answer.ts';
 import {
-  type AnswerHandOff,
   type AnswerHandOffMessage,
   answerHandOffMessageVersion,
   type HandOffMessage,
-  type HandOffQueue,
-  makeAnswerHandOffBody,
-  makeQueueHandOff,
+  makeQueueAnswerHandOff,
+  makeQueueTaskHandOff,
   parseQueuedMessage,
   type QueuedMessage,
   readHandedOffAnswer,
   readPoll,
+  toAnswerTask,
   toResumableTask,
 } from '../worker/hand-off-message.ts';
 import {
   type ActivityApi,
   type Clock,
   type HandOff,
+  type HandOffQueue,
   systemClock,
   type TaskObserver,
 } from '../worker/ports.ts';
@@ -48,13 +48,13 @@ import { makeTaskId, runTask } from '../worker/task-runner.ts';
 import {
   defaultAbortSettleMs,
   defaultAnswerRetry,
-  defaultHeartbeatRetryBackoff,
+  makeTaskRunnerEnvironment,
 } from '../worker/worker.ts';
-import { readInvocationBudget } from './lambda-poller.ts';
+import { makeWorkerOptions } from './compose.ts';
 import {
-  computeAbortSettleMs,
   computeWorkWindowMs,
   type InvocationClock,
+  readInvocationBudget,
 } from './lambda-window.ts';
 
 /** The fields of an SQS event record the resumer reads. */
@@ -194,76 +194,66 @@ const resumeRecord = async (
   }
 
   let requeueFailed = false;
-  const queueHandOff = makeQueueHandOff({
-    queue: options.queue,
-    delaySeconds: config.requeueDelaySeconds,
-  });
-  const handOff: HandOff = async (task, progress) => {
-    try {
-      return await queueHandOff(task, progress);
-    } catch (error) {
-      // The message this record came from still exists: reporting it as failed makes SQS
-      // deliver it again (with its older checkpoint, which resumes just as well).
-      requeueFailed = true;
-      logger.error('Re-queueing the task failed; its message will be redelivered', {
-        errorName: readErrorName(error),
-      });
-      return true;
-    }
-  };
-  const handOffAnswer = makeAnswerRequeue(options, logger, () => {
+  const handOff = makeRequeue(options, logger, () => {
     requeueFailed = true;
   });
-
-  const budget = readInvocationBudget(config);
   const { task, progress } = toResumableTask(message);
-  await runTask(
-    { activityArn: message.activityArn, activityName: message.activityName, integration },
-    task,
+  // The same environment as a poller's tasks, from the composition root's Lambda options.
+  const environment = makeTaskRunnerEnvironment(
+    makeWorkerOptions(config, 'lambda-resumer'),
     {
       activityApi: options.activityApi,
       clock,
       random: options.random ?? Math.random,
       logger: options.logger.createChild({ persistentKeys: { messageId: record.messageId } }),
-      heartbeatIntervalMs: config.heartbeatIntervalMs,
-      heartbeatRetryBackoff: defaultHeartbeatRetryBackoff,
-      answerRetry: {
-        ...defaultAnswerRetry,
-        maxElapsedMs: Math.min(defaultAnswerRetry.maxElapsedMs, budget.handOffReserveMs),
-      },
-      cleanupOnAbandon: config.cleanupOnAbandon,
-      abortSettleMs: computeAbortSettleMs(budget, defaultAbortSettleMs),
-      graceEndedSignal,
       handOff,
-      handOffAnswer,
       ...(options.observer ? { observer: options.observer } : {}),
     },
+    graceEndedSignal,
+  );
+  await runTask(
+    { activityArn: message.activityArn, activityName: message.activityName, integration },
+    task,
+    environment,
     progress,
   );
   return requeueFailed ? 'retry-soon' : 'done';
 };
 
 /**
- * An {@link AnswerHandOff} that queues the answer again. A failed send is reported through
- * `onFailed` and counts as accepted: the record this invocation holds is then redelivered, and
- * whatever it carried (the task, or the same answer) is dealt with again.
+ * The resumer's {@link HandOff}: queues the task, or its answer, again. A failed send is reported
+ * through `onFailed` and counts as accepted: the message this record came from still exists, and
+ * reporting it as failed makes SQS deliver it again (with its older checkpoint, which resumes just
+ * as well, or the same answer).
  */
-const makeAnswerRequeue =
-  (options: ResumerInvocationOptions, logger: Logger, onFailed: () => void): AnswerHandOff =>
-  async (task, progress, outcome) => {
-    try {
-      await options.queue.send(makeAnswerHandOffBody(task, progress, outcome), {
-        delaySeconds: options.config.requeueDelaySeconds,
-      });
-      return true;
-    } catch (error) {
-      onFailed();
-      logger.error('Re-queueing the answer failed; its message will be redelivered', {
-        errorName: readErrorName(error),
-      });
-      return true;
-    }
+const makeRequeue = (
+  options: ResumerInvocationOptions,
+  logger: Logger,
+  onFailed: () => void,
+): Required<HandOff> => {
+  const queued = { queue: options.queue, delaySeconds: options.config.requeueDelaySeconds };
+  const orRedeliver =
+    <A extends unknown[]>(send: (...args: A) => Promise<boolean>, failedLine: string) =>
+    async (...args: A): Promise<boolean> => {
+      try {
+        return await send(...args);
+      } catch (error) {
+        onFailed();
+        logger.error(failedLine, { errorName: readErrorName(error) });
+        return true;
+      }
+    };
+  return {
+    handOffTask: orRedeliver(
+      makeQueueTaskHandOff(queued),
+      'Re-queueing the task failed; its message will be redelivered',
+    ),
+    handOffAnswer: orRedeliver(
+      makeQueueAnswerHandOff(queued),
+      'Re-queueing the answer failed; its message will be redelivered',
+    ),
   };
+};
 
 /**
  * Delivers an answer a worker computed but could not deliver in time. Nothing runs again: the
@@ -289,21 +279,10 @@ const deliverHandedOffAnswer = async (
     return 'retry';
   }
   let requeueFailed = false;
-  const requeue = makeAnswerRequeue(options, logger, () => {
+  const requeue = makeRequeue(options, logger, () => {
     requeueFailed = true;
   });
-  const task = {
-    activityArn: message.activityArn,
-    activityName: message.activityName,
-    taskToken: message.taskToken,
-    input: '',
-    // A re-queued answer keeps naming the poll that received its task.
-    ...readPoll(message),
-  };
-  const progress = {
-    handOffCount: message.handOffCount,
-    firstReceivedAtMs: Date.parse(message.firstReceivedAt),
-  };
+  const { task, progress } = toAnswerTask(message);
   logger.info('Delivering a handed-off answer', { answer: outcome.kind });
   const result = await sendAnswer(outcome, {
     activityApi: options.activityApi,
@@ -322,7 +301,7 @@ const deliverHandedOffAnswer = async (
     }),
     handOff: {
       signal: graceEndedSignal,
-      handOffAnswer: (answer) => requeue(task, progress, answer),
+      handOffAnswer: (answer) => requeue.handOffAnswer(task, progress, answer),
     },
   });
   try {
@@ -389,7 +368,8 @@ const cleanUpAbandoned = async (
   } catch {
     return;
   }
-  const settleMs = computeAbortSettleMs(readInvocationBudget(options.config), defaultAbortSettleMs);
+  const settleMs =
+    makeWorkerOptions(options.config, 'lambda-resumer').abortSettleMs ?? defaultAbortSettleMs;
   const timer = new AbortController();
   await Promise.race([
     integration.resume(input, message.checkpoint as Checkpoint, context).catch(() => undefined),

@@ -9,6 +9,7 @@
  * last poll and the next tick; with polls as long as the timeout allows, every tick would find
  * the previous invocations still running (throttled ticks, two always on).
  */
+import type { WorkerConfig } from '../config.ts';
 
 /** The named buffers of an invocation; `lib/config.ts` produces them. */
 export interface InvocationBudget {
@@ -21,6 +22,14 @@ export interface InvocationBudget {
   /** How long polls are started at most (the schedule interval plus the overlap); absent: no cap. */
   readonly pollWindowMs?: number;
 }
+
+/** The invocation budget from the configuration. */
+export const readInvocationBudget = (config: WorkerConfig): InvocationBudget => ({
+  longPollBudgetMs: config.longPollBudgetMs,
+  taskFinishBudgetMs: config.taskFinishBudgetMs,
+  handOffReserveMs: config.handOffReserveMs,
+  ...(config.pollWindowMs === undefined ? {} : { pollWindowMs: config.pollWindowMs }),
+});
 
 /** The part of Lambda's context the hosts read. */
 export interface InvocationClock {

@@ -78,23 +78,26 @@ export const makeProcessMetrics = (): ProcessMetrics => {
     buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 14_400],
     registers: [registry],
   });
-  let pollLoop: { busySlots(): number; pollsInFlight(): number } | undefined;
-  new Gauge({
-    name: `${prometheusPrefix}busy_slots`,
-    help: 'Concurrency slots in use: running tasks and long polls in flight.',
-    registers: [registry],
-    collect() {
-      this.set(pollLoop?.busySlots() ?? 0);
-    },
-  });
-  new Gauge({
-    name: `${prometheusPrefix}polls_in_flight`,
-    help: 'GetActivityTask long polls in flight.',
-    registers: [registry],
-    collect() {
-      this.set(pollLoop?.pollsInFlight() ?? 0);
-    },
-  });
+  type PollLoop = { busySlots(): number; pollsInFlight(): number };
+  let pollLoop: PollLoop | undefined;
+  // Read at scrape time from the poll loop, 0 until it is tracked.
+  const addPollLoopGauge = (name: string, help: string, read: (loop: PollLoop) => number) =>
+    new Gauge({
+      name: `${prometheusPrefix}${name}`,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(pollLoop ? read(pollLoop) : 0);
+      },
+    });
+  addPollLoopGauge(
+    'busy_slots',
+    'Concurrency slots in use: running tasks and long polls in flight.',
+    (loop) => loop.busySlots(),
+  );
+  addPollLoopGauge('polls_in_flight', 'GetActivityTask long polls in flight.', (loop) =>
+    loop.pollsInFlight(),
+  );
 
   const observer: TaskObserver = {
     taskStarted: ({ resumed }) => {

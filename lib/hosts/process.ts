@@ -7,6 +7,7 @@ import type { WorkerConfig } from '../config.ts';
 import type { Integration } from '../integrations/types.ts';
 import type { ActivityApi, Clock, HandOff, TaskObserver } from '../worker/ports.ts';
 import { startWorker, type Worker, type WorkerOptions } from '../worker/worker.ts';
+import { makeWorkerOptions } from './compose.ts';
 
 /** The signals a process host reacts to (`process` itself in production). */
 export interface SignalSource {
@@ -47,15 +48,7 @@ export const runProcessWorker = async (options: ProcessWorkerOptions): Promise<v
   const { config, logger } = options;
   const signals = options.signals ?? process;
   const worker = startWorker(
-    {
-      activityArns: config.activityArns,
-      workerName: config.workerName,
-      maxConcurrentTasks: config.maxConcurrentTasks,
-      pollersPerActivity: config.pollersPerActivity,
-      heartbeatIntervalMs: config.heartbeatIntervalMs,
-      cleanupOnAbandon: config.cleanupOnAbandon,
-      ...options.workerOptions,
-    },
+    { ...makeWorkerOptions(config, 'process'), ...options.workerOptions },
     {
       activityApi: options.activityApi,
       integrations: options.integrations,

@@ -7,9 +7,9 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { ErrorName } from '../errors.ts';
 import type { Checkpoint } from '../integrations/types.ts';
 import { SqsLimits } from '../limits.ts';
-import { makeFailureOutcome, type TaskOutcome } from './outcome.ts';
+import { makeFailureOutcome } from './outcome.ts';
 import type { PollWorkerName } from './poll-worker-name.ts';
-import type { HandOff, ReceivedTask, TaskProgress } from './ports.ts';
+import type { AnswerOutcome, HandOff, HandOffQueue, ReceivedTask, TaskProgress } from './ports.ts';
 
 /**
  * The version of a message carrying a task to continue; a resumer refuses versions it does not
@@ -48,9 +48,6 @@ export interface HandOffMessage {
   /** The poll that first received the task, so the resumer's log lines carry its workerName. */
   readonly poll?: PollWorkerName;
 }
-
-/** A success or failure: the answer a task is due. */
-export type AnswerOutcome = TaskOutcome & { kind: 'success' | 'failure' };
 
 /**
  * An answer in a message. A success output that would not fit as text travels gzip-compressed
@@ -199,23 +196,41 @@ export const readPoll = (message: QueuedMessage): { poll?: PollWorkerName } => {
     : {};
 };
 
-/** The task and its progress as a resuming worker starts from them. */
-export const toResumableTask = (
-  message: HandOffMessage,
-): { task: ReceivedTask; progress: TaskProgress } => ({
+/** A queued task as a worker knows it again: the task and how far it has come. */
+export interface QueuedTask {
+  readonly task: ReceivedTask;
+  readonly progress: TaskProgress;
+}
+
+const toQueuedTask = (
+  message: QueuedMessage,
+  input: string,
+  checkpoint: Checkpoint | undefined,
+): QueuedTask => ({
   task: {
     activityArn: message.activityArn,
     activityName: message.activityName,
     taskToken: message.taskToken,
-    input: message.input,
+    input,
     ...readPoll(message),
   },
   progress: {
-    ...(message.checkpoint === undefined ? {} : { checkpoint: message.checkpoint }),
+    ...(checkpoint === undefined ? {} : { checkpoint }),
     handOffCount: message.handOffCount,
     firstReceivedAtMs: Date.parse(message.firstReceivedAt),
   },
 });
+
+/** The task and its progress as a resuming worker starts from them. */
+export const toResumableTask = (message: HandOffMessage): QueuedTask =>
+  toQueuedTask(message, message.input, message.checkpoint);
+
+/**
+ * The task and progress an answer message stands for, so a re-queued answer keeps its count, its
+ * first receipt and the poll that received its task. The input is not carried (nothing runs).
+ */
+export const toAnswerTask = (message: AnswerHandOffMessage): QueuedTask =>
+  toQueuedTask(message, '', undefined);
 
 /** The answer a message carries, decoded. */
 export const readHandedOffAnswer = (message: AnswerHandOffMessage): AnswerOutcome => {
@@ -298,43 +313,6 @@ export const makeAnswerHandOffBody = (
   );
 };
 
-/**
- * Gives a ready answer that could not be delivered in time to someone who will deliver it.
- * Resolves `true` once accepted; `false` or a throw means the answer is lost.
- */
-export type AnswerHandOff = (
-  task: ReceivedTask,
-  progress: TaskProgress,
-  outcome: AnswerOutcome,
-) => Promise<boolean>;
-
-/**
- * A {@link HandOff} that can also hand off answers. The worker passes a `HandOff` through to the
- * task runner unchanged, so the answer capability travels on the same function: the runner looks
- * for it with {@link readAnswerHandOff}.
- */
-export interface HandOffWithAnswers extends HandOff {
-  readonly handOffAnswer: AnswerHandOff;
-}
-
-/** The answer hand-off a {@link HandOff} carries, if any. */
-export const readAnswerHandOff = (handOff: HandOff | undefined): AnswerHandOff | undefined =>
-  handOff !== undefined && 'handOffAnswer' in handOff
-    ? (handOff as HandOffWithAnswers).handOffAnswer
-    : undefined;
-
-/** A durable queue of hand-off message bodies (SQS in production, in memory in unit tests). */
-export interface HandOffQueue {
-  /** Resolves once the queue has stored the body; rejects when it did not. */
-  send(body: string, options: { delaySeconds: number }): Promise<void>;
-  /**
-   * Makes a received message visible again after `visibilitySeconds` (SQS
-   * ChangeMessageVisibility), so a message whose processing failed is redelivered soon instead of
-   * after the queue's visibility timeout. Optional: a queue without it redelivers late.
-   */
-  changeVisibility?(receiptHandle: string, visibilitySeconds: number): Promise<void>;
-}
-
 /** Options of {@link makeQueueHandOff}. */
 export interface QueueHandOffOptions {
   readonly queue: HandOffQueue;
@@ -347,24 +325,32 @@ export interface QueueHandOffOptions {
   readonly carryAnswers?: boolean;
 }
 
-/**
- * A {@link HandOff} that sends the task to a queue. Declines (false) a task whose message would
- * be too large for SQS; a send error propagates (the worker fails the task as interrupted).
- * With `carryAnswers` it is a {@link HandOffWithAnswers}.
- */
-export const makeQueueHandOff = (options: QueueHandOffOptions): HandOff => {
-  const handOff: HandOff = async (task, progress) => {
+/** Hands a task off as a message; declines (false) one whose message would be too large for SQS. */
+export const makeQueueTaskHandOff =
+  (options: QueueHandOffOptions): HandOff['handOffTask'] =>
+  async (task, progress) => {
     const body = JSON.stringify(makeHandOffMessage(task, progress));
     if (byteLength(body) > maxHandOffMessageBytes) return false;
     await options.queue.send(body, { delaySeconds: options.delaySeconds });
     return true;
   };
-  if (options.carryAnswers !== true) return handOff;
-  const handOffAnswer: AnswerHandOff = async (task, progress, outcome) => {
-    await options.queue.send(makeAnswerHandOffBody(task, progress, outcome), {
+
+/** Hands a ready answer off as a message (see {@link makeAnswerHandOffBody}). */
+export const makeQueueAnswerHandOff =
+  (options: QueueHandOffOptions): NonNullable<HandOff['handOffAnswer']> =>
+  async (task, progress, answer) => {
+    await options.queue.send(makeAnswerHandOffBody(task, progress, answer), {
       delaySeconds: options.delaySeconds,
     });
     return true;
   };
-  return Object.assign(handOff, { handOffAnswer }) satisfies HandOffWithAnswers;
-};
+
+/**
+ * A {@link HandOff} that sends the task (and with `carryAnswers`, a ready answer) to a queue as a
+ * message. A send error propagates: the worker fails the task as interrupted, or the answer is
+ * lost.
+ */
+export const makeQueueHandOff = (options: QueueHandOffOptions): HandOff => ({
+  handOffTask: makeQueueTaskHandOff(options),
+  ...(options.carryAnswers === true ? { handOffAnswer: makeQueueAnswerHandOff(options) } : {}),
+});

@@ -1,10 +1,13 @@
 /**
  * The narrow interfaces the worker depends on. `lib/aws/sfn-activity-client.ts` implements
- * {@link ActivityApi} over the AWS SDK; tests implement it in memory. Nothing in `lib/worker/`
- * imports an SDK client, which is what lets the same loop run in Lambda, in a process and in tests.
+ * {@link ActivityApi} over the AWS SDK, `lib/aws/sqs-hand-off-queue.ts` {@link HandOffQueue} (and
+ * with `hand-off-message.ts`, {@link HandOff}) over SQS; tests implement them in memory. Nothing in
+ * `lib/worker/` imports an SDK client, which is what lets the same loop run in Lambda, in a process
+ * and in tests.
  */
 
 import type { Checkpoint } from '../integrations/types.ts';
+import type { TaskOutcome } from './outcome.ts';
 import type { PollWorkerName } from './poll-worker-name.ts';
 
 /** What GetActivityTask returned: both fields absent when the long poll ended without a task. */
@@ -69,13 +72,45 @@ export interface TaskProgress {
   readonly firstReceivedAtMs: number;
 }
 
+/** A success or failure: the answer a task is due. */
+export type AnswerOutcome = TaskOutcome & { kind: 'success' | 'failure' };
+
 /**
- * Gives a task the worker cannot finish (shutdown) to someone who can, e.g. a queue a later Lambda
- * invocation reads. Resolves `true` when the task was accepted: the worker then neither answers it
- * nor heartbeats it again. `false` or a throw makes the worker fail it with `EKS.WorkerInterrupted`.
- * `progress.handOffCount` is the count before this hand-off; the target increments it.
+ * Where work goes that a stopping worker cannot finish (a process on SIGTERM, a Lambda invocation
+ * running out), e.g. a queue a later Lambda invocation (the resumer) reads.
  */
-export type HandOff = (task: ReceivedTask, progress: TaskProgress) => Promise<boolean>;
+export interface HandOff {
+  /**
+   * Gives a task the worker cannot finish to someone who can. Resolves `true` when the task was
+   * accepted: the worker then neither answers it nor heartbeats it again. `false` or a throw makes
+   * the worker fail it with `EKS.WorkerInterrupted`. `progress.handOffCount` is the count before
+   * this hand-off; the target increments it.
+   */
+  handOffTask(task: ReceivedTask, progress: TaskProgress): Promise<boolean>;
+  /**
+   * Gives a ready answer that could not be delivered before the worker must stop to someone who
+   * will deliver it. Resolves `true` once accepted; `false` or a throw means the answer is lost.
+   * Absent: answers retry until delivered or `answerRetry.maxElapsedMs` (a process is never
+   * frozen mid-retry; a Lambda sandbox is, so the Lambda hosts have it).
+   */
+  handOffAnswer?(
+    task: ReceivedTask,
+    progress: TaskProgress,
+    answer: AnswerOutcome,
+  ): Promise<boolean>;
+}
+
+/** A durable queue of hand-off message bodies (SQS in production, in memory in unit tests). */
+export interface HandOffQueue {
+  /** Resolves once the queue has stored the body; rejects when it did not. */
+  send(body: string, options: { delaySeconds: number }): Promise<void>;
+  /**
+   * Makes a received message visible again after `visibilitySeconds` (SQS
+   * ChangeMessageVisibility), so a message whose processing failed is redelivered soon instead of
+   * after the queue's visibility timeout. Optional: a queue without it redelivers late.
+   */
+  changeVisibility?(receiptHandle: string, visibilitySeconds: number): Promise<void>;
+}
 
 /** How a task ended, as hosts count it (metrics). */
 export interface TaskEndEvent {

@@ -10,7 +10,6 @@ import {
 import { JsonNestingTooDeepError, parseJson } from '../json/exact-json.ts';
 import type { BackoffOptions } from '../retry/backoff.ts';
 import { type AnswerRetryOptions, sendAnswer } from './answer.ts';
-import { type AnswerHandOff, readAnswerHandOff } from './hand-off-message.ts';
 import { startHeartbeater } from './heartbeater.ts';
 import {
   type FinalOutcome,
@@ -51,13 +50,12 @@ export interface TaskRunnerEnvironment {
   readonly cleanupOnAbandon: boolean;
   /** How long an aborted integration may take to return (clean-up) before it is left behind. */
   readonly abortSettleMs: number;
-  readonly handOff?: HandOff;
   /**
-   * Where an answer goes that is still not delivered when the grace ends (default: the one
-   * `handOff` carries, see `readAnswerHandOff`). Without either, answers retry until delivered or
+   * Where a task goes that is interrupted, and (with `handOffAnswer`) an answer still not
+   * delivered when the grace ends. Without it, answers retry until delivered or
    * `answerRetry.maxElapsedMs`.
    */
-  readonly handOffAnswer?: AnswerHandOff;
+  readonly handOff?: HandOff;
   /** Aborted when the shutdown grace period has ended: running tasks must give up now. */
   readonly graceEndedSignal: AbortSignal;
   readonly observer?: TaskObserver;
@@ -164,7 +162,7 @@ export const runTask = async (
       logger.info('Task handed off', { durationMs });
       break;
     default: {
-      const handOffAnswer = env.handOffAnswer ?? readAnswerHandOff(env.handOff);
+      const handOffAnswer = env.handOff?.handOffAnswer?.bind(env.handOff);
       const result = await sendAnswer(outcome, {
         activityApi: env.activityApi,
         taskToken: task.taskToken,
@@ -310,7 +308,7 @@ const tryHandOff = async (
 ): Promise<FinalOutcome> => {
   if (env.handOff === undefined) return makeInterruptedFailure();
   try {
-    if (await env.handOff(task, progress)) return { kind: 'handed-off' };
+    if (await env.handOff.handOffTask(task, progress)) return { kind: 'handed-off' };
     logger.warn('Hand-off declined the task; failing it as interrupted');
   } catch (error) {
     logger.error('Hand-off failed; failing the task as interrupted', {

@@ -104,6 +104,36 @@ export const defaultAnswerRetry: AnswerRetryOptions = {
 export const defaultAbortSettleMs = 10_000;
 
 /**
+ * The environment every task of a worker runs in, from the worker's options (defaults filled in)
+ * and dependencies. The Lambda resumer runs single tasks in the same environment.
+ */
+export const makeTaskRunnerEnvironment = (
+  options: Pick<
+    WorkerOptions,
+    | 'heartbeatIntervalMs'
+    | 'heartbeatRetryBackoff'
+    | 'answerRetry'
+    | 'cleanupOnAbandon'
+    | 'abortSettleMs'
+  >,
+  deps: Omit<WorkerDependencies, 'integrations'>,
+  graceEndedSignal: AbortSignal,
+): TaskRunnerEnvironment => ({
+  activityApi: deps.activityApi,
+  clock: deps.clock ?? systemClock,
+  random: deps.random ?? Math.random,
+  logger: deps.logger,
+  heartbeatIntervalMs: options.heartbeatIntervalMs,
+  heartbeatRetryBackoff: options.heartbeatRetryBackoff ?? defaultHeartbeatRetryBackoff,
+  answerRetry: options.answerRetry ?? defaultAnswerRetry,
+  cleanupOnAbandon: options.cleanupOnAbandon,
+  abortSettleMs: options.abortSettleMs ?? defaultAbortSettleMs,
+  graceEndedSignal,
+  ...(deps.handOff === undefined ? {} : { handOff: deps.handOff }),
+  ...(deps.observer === undefined ? {} : { observer: deps.observer }),
+});
+
+/**
  * Validates the activities against the integrations (throws a WorkerConfigurationError listing
  * every problem) and starts polling. Never rejects later: poll, heartbeat and answer errors are
  * logged and retried.
@@ -131,20 +161,11 @@ export const startWorker = (options: WorkerOptions, deps: WorkerDependencies): W
   if (options.stopPollingSignal?.aborted) stopPolling();
   options.stopPollingSignal?.addEventListener('abort', stopPolling, { once: true });
 
-  const runnerEnvironment: TaskRunnerEnvironment = {
-    activityApi: deps.activityApi,
-    clock,
-    random,
-    logger,
-    heartbeatIntervalMs: options.heartbeatIntervalMs,
-    heartbeatRetryBackoff: options.heartbeatRetryBackoff ?? defaultHeartbeatRetryBackoff,
-    answerRetry: options.answerRetry ?? defaultAnswerRetry,
-    cleanupOnAbandon: options.cleanupOnAbandon,
-    abortSettleMs: options.abortSettleMs ?? defaultAbortSettleMs,
-    graceEndedSignal: graceEndedController.signal,
-    ...(deps.handOff === undefined ? {} : { handOff: deps.handOff }),
-    ...(deps.observer === undefined ? {} : { observer: deps.observer }),
-  };
+  const runnerEnvironment = makeTaskRunnerEnvironment(
+    options,
+    { ...deps, clock, random },
+    graceEndedController.signal,
+  );
 
   const scheduler = startPollScheduler({
     activities,

@@ -11,7 +11,7 @@ import { EKSClient } from '@aws-sdk/client-eks';
 import { type LocalStack, startLocalStack } from '../../infra/local-stack/index.ts';
 import { allowEverythingPolicy } from '../../infra/local-stack/worker-on-local-stack.ts';
 import { loadConfig } from '../../lib/config.ts';
-import { type IntegrationSet, makeIntegrations } from '../../lib/integrations/index.ts';
+import { type Composition, composeWorker } from '../../lib/hosts/compose.ts';
 import { startWorker, type Worker } from '../../lib/worker/worker.ts';
 import { FakeActivityApi } from '../lib/worker/support/fake-activity-api.ts';
 
@@ -26,7 +26,7 @@ describe('numbers pass through the worker unchanged', () => {
   let stack: LocalStack;
   let api: FakeActivityApi;
   let worker: Worker;
-  let integrations: IntegrationSet;
+  let composition: Composition;
   let coordinates: string;
 
   before(async () => {
@@ -42,9 +42,10 @@ describe('numbers pass through the worker unchanged', () => {
         policy: allowEverythingPolicy,
       },
     );
-    integrations = makeIntegrations({
-      config,
+    api = new FakeActivityApi({ longPollMs: 30 });
+    composition = composeWorker(config, 'local-stack', {
       logger: new Logger({ logLevel: 'SILENT' }),
+      activityApi: api,
       eksClient: new EKSClient({
         region: stack.region,
         endpoint: stack.eks.endpoint,
@@ -52,7 +53,6 @@ describe('numbers pass through the worker unchanged', () => {
       }),
       credentials: async () => stack.credentials,
     });
-    api = new FakeActivityApi({ longPollMs: 30 });
     worker = startWorker(
       {
         activityArns: config.activityArns,
@@ -63,11 +63,7 @@ describe('numbers pass through the worker unchanged', () => {
         cleanupOnAbandon: true,
         pollBackoff: { baseDelayMs: 1, maxDelayMs: 5 },
       },
-      {
-        activityApi: api,
-        integrations: integrations.integrations,
-        logger: new Logger({ logLevel: 'SILENT' }),
-      },
+      composition,
     );
     const { cluster } = stack;
     coordinates = JSON.stringify({
@@ -78,7 +74,7 @@ describe('numbers pass through the worker unchanged', () => {
   });
   after(async () => {
     await worker?.stop({ graceMs: 100 });
-    integrations?.close?.();
+    composition?.close();
     await stack?.close();
   });
 

@@ -11,8 +11,8 @@ import {
   startWorkerOnLocalStack,
   type WorkerOnLocalStack,
 } from '../../infra/local-stack/worker-on-local-stack.ts';
+import { allActivitySuffixes } from '../../infra/state-machines/native-resources.ts';
 import { loadConfig } from '../../lib/config.ts';
-import { allActivitySuffixes } from '../../lib/integrations/native-resources.ts';
 import {
   type ClusterCoordinates,
   quickTaskDefinition,

@@ -6,13 +6,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { makePollerHandler } from '../../functions/poller.ts';
 import { makeResumerHandler } from '../../functions/resumer.ts';
-import type { LambdaRuntime } from '../../lib/hosts/lambda-runtime.ts';
 import type { Integration, TaskContext } from '../../lib/integrations/types.ts';
 import { makeLogger } from '../../lib/logger.ts';
 import {
   MemoryQueue,
   makeCountdownContext,
   makeScaledConfig,
+  makeTestRuntime,
 } from '../lib/hosts/support/lambda-fakes.ts';
 import { FakeActivityApi } from '../lib/worker/support/fake-activity-api.ts';
 import { activityArn, silentLogger, withTimeout } from '../lib/worker/support/harness.ts';
@@ -37,14 +37,14 @@ describe('workerName across a hand-off', () => {
   test('the resumer’s lines of a handed-off task carry the workerName of the poll that took it', async () => {
     const api = new FakeActivityApi({ longPollMs: 100 });
     const queue = new MemoryQueue();
-    const runtime: LambdaRuntime = {
+    const runtime = makeTestRuntime({
       config: makeScaledConfig([arn]),
       logger: makeLogger({ logLevel: 'INFO' }),
       activityApi: api,
       integrations: [waiting],
       metrics: new CapturedMetrics({ namespace: 'EksActivityWorker', logger: silentLogger() }),
-      queue,
-    };
+      handOffQueue: queue,
+    });
     const token = api.enqueue(arn, {});
     const pollerLines = await withCapturedStdoutJson(() =>
       withTimeout(makePollerHandler(() => runtime)({}, makeCountdownContext(1_200) as never)),

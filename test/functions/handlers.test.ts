@@ -2,12 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { makePollerHandler } from '../../functions/poller.ts';
 import { makeResumerHandler } from '../../functions/resumer.ts';
-import type { LambdaRuntime } from '../../lib/hosts/lambda-runtime.ts';
 import type { Integration } from '../../lib/integrations/types.ts';
 import {
   MemoryQueue,
   makeCountdownContext,
   makeScaledConfig,
+  makeTestRuntime,
 } from '../lib/hosts/support/lambda-fakes.ts';
 import { FakeActivityApi } from '../lib/worker/support/fake-activity-api.ts';
 import { activityArn, silentLogger, withTimeout } from '../lib/worker/support/harness.ts';
@@ -18,14 +18,14 @@ const echo: Integration = { activitySuffix: 'eks-call', run: async (input) => ({
 
 const makeRuntime = (api: FakeActivityApi, withQueue = true) => {
   const metrics = new CapturedMetrics({ namespace: 'EksActivityWorker', logger: silentLogger() });
-  const runtime: LambdaRuntime = {
+  const runtime = makeTestRuntime({
     config: makeScaledConfig([arn]),
     logger: silentLogger(),
     activityApi: api,
     integrations: [echo],
     metrics,
-    ...(withQueue ? { queue: new MemoryQueue() } : {}),
-  };
+    ...(withQueue ? { handOffQueue: new MemoryQueue() } : {}),
+  });
   return { runtime, metrics };
 };
 

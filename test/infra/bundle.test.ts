@@ -23,7 +23,7 @@ import {
   measureSizes,
   unpackZip,
 } from '../../infra/serverless/measure-bundle.ts';
-import { toActivityDefinition } from '../../lib/integrations/native-resources.ts';
+import { toActivityDefinition } from '../../infra/state-machines/native-resources.ts';
 import { loadSeedExample } from '../local-stack/sfn/support.ts';
 import { type Packaged, packageService } from './packaged.ts';
 

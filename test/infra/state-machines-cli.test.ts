@@ -16,7 +16,7 @@ import {
   defaultSourceDir,
 } from '../../infra/state-machines/build.ts';
 import { runStateMachinesCli } from '../../infra/state-machines/cli.ts';
-import { allActivitySuffixes } from '../../lib/integrations/native-resources.ts';
+import { allActivitySuffixes } from '../../infra/state-machines/native-resources.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'state-machines-cli-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));

@@ -21,7 +21,7 @@ import {
   localIdentities,
   localRegion,
 } from '../../infra/local-stack/identities.ts';
-import { allActivitySuffixes } from '../../lib/integrations/native-resources.ts';
+import { allActivitySuffixes } from '../../infra/state-machines/native-resources.ts';
 
 const projectDir = new URL('../..', import.meta.url).pathname;
 const scratch = mkdtempSync(join(tmpdir(), 'local-cluster-cli-'));

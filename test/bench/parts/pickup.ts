@@ -25,11 +25,11 @@ import {
 } from '@aws-sdk/client-sfn';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { type LocalStack, startLocalStack } from '../../../infra/local-stack/index.ts';
-import { loadConfig } from '../../../lib/config.ts';
 import {
   allActivitySuffixes,
   toActivityDefinition,
-} from '../../../lib/integrations/native-resources.ts';
+} from '../../../infra/state-machines/native-resources.ts';
+import { loadConfig } from '../../../lib/config.ts';
 import {
   type ClusterCoordinates,
   quickTaskDefinition,

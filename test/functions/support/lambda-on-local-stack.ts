@@ -22,12 +22,12 @@ import {
   startWorkerOnLocalStack,
   type WorkerOnLocalStack,
 } from '../../../infra/local-stack/worker-on-local-stack.ts';
-import { makeSfnActivityApi, makeSfnClient } from '../../../lib/aws/sfn-activity-client.ts';
+import { makeSfnClient } from '../../../lib/aws/sfn-activity-client.ts';
 import { makeSqsHandOffQueue } from '../../../lib/aws/sqs-hand-off-queue.ts';
 import { loadConfig, type WorkerConfig } from '../../../lib/config.ts';
+import { composeWorker } from '../../../lib/hosts/compose.ts';
 import type { LambdaRuntime } from '../../../lib/hosts/lambda-runtime.ts';
-import { makeIntegrations } from '../../../lib/integrations/index.ts';
-import type { HandOffQueue } from '../../../lib/worker/hand-off-message.ts';
+import type { HandOffQueue } from '../../../lib/worker/ports.ts';
 
 /** Metrics that keep their EMF documents instead of printing them. */
 export class CapturedMetrics extends Metrics {
@@ -141,16 +141,6 @@ export const startLambdaOnLocalStack = async (options: {
       credentials: env.stack.credentials,
     },
   });
-  const integrations = makeIntegrations({
-    config,
-    logger,
-    eksClient: new EKSClient({
-      region: env.stack.region,
-      endpoint: env.stack.eks.endpoint,
-      credentials: env.stack.credentials,
-    }),
-    credentials: async () => env.stack.credentials,
-  });
   const sentBodies: string[] = [];
   const sqsQueue = makeSqsHandOffQueue({ client: sqsClient, queueUrl });
   const visibilityChanges: { receiptHandle: string; visibilitySeconds: number }[] = [];
@@ -165,14 +155,19 @@ export const startLambdaOnLocalStack = async (options: {
     },
   };
   const metrics = new CapturedMetrics({ namespace: 'EksActivityWorker', logger });
-  const runtime: LambdaRuntime = {
-    config,
+  // The Lambda runtime as the composition root builds it, on the local stack's endpoints.
+  const composition = composeWorker(config, 'lambda-poller', {
     logger,
-    activityApi: makeSfnActivityApi(sfnClient),
-    integrations: integrations.integrations,
-    queue,
-    metrics,
-  };
+    sfnClient,
+    eksClient: new EKSClient({
+      region: env.stack.region,
+      endpoint: env.stack.eks.endpoint,
+      credentials: env.stack.credentials,
+    }),
+    credentials: async () => env.stack.credentials,
+    handOffQueue: queue,
+  });
+  const runtime: LambdaRuntime = { ...composition, metrics };
   const poller = makePollerHandler(() => runtime);
   const resumer = makeResumerHandler(() => runtime);
   let invocationMs = options.invocationMs;
@@ -261,7 +256,7 @@ export const startLambdaOnLocalStack = async (options: {
     stopLambdaService,
     close: async () => {
       await stopLambdaService();
-      integrations.close();
+      composition.close();
       sfnClient.destroy();
       sqsClient.destroy();
       await sqs.close();

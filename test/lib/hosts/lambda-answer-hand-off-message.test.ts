@@ -9,7 +9,6 @@ import {
   maxHandOffMessageBytes,
   parseHandOffMessage,
   parseQueuedMessage,
-  readAnswerHandOff,
   readHandedOffAnswer,
 } from '../../../lib/worker/hand-off-message.ts';
 import { MemoryQueue } from './support/lambda-fakes.ts';
@@ -106,12 +105,13 @@ describe('answer hand-off message', () => {
 
   test('a queue hand-off carries answers only when asked to', async () => {
     const queue = new MemoryQueue();
-    assert.equal(readAnswerHandOff(makeQueueHandOff({ queue, delaySeconds: 1 })), undefined);
-    const withAnswers = readAnswerHandOff(
-      makeQueueHandOff({ queue, delaySeconds: 3, carryAnswers: true }),
+    assert.equal(makeQueueHandOff({ queue, delaySeconds: 1 }).handOffAnswer, undefined);
+    const withAnswers = makeQueueHandOff({ queue, delaySeconds: 3, carryAnswers: true });
+    assert.ok(withAnswers.handOffAnswer);
+    assert.equal(
+      await withAnswers.handOffAnswer(task, progress, { kind: 'success', output: '{}' }),
+      true,
     );
-    assert.ok(withAnswers);
-    assert.equal(await withAnswers(task, progress, { kind: 'success', output: '{}' }), true);
     assert.equal(queue.sent[0]?.delaySeconds, 3);
     assert.equal(queue.messages()[0]?.version, 2);
   });

@@ -62,7 +62,10 @@ describe('hand-off message', () => {
   test('a task too large for an SQS message is declined, not sent', async () => {
     const queue = new MemoryQueue();
     const handOff = makeQueueHandOff({ queue, delaySeconds: 5 });
-    assert.equal(await handOff({ ...task, input: 'x'.repeat(262_144) }, progress), false);
+    assert.equal(
+      await handOff.handOffTask({ ...task, input: 'x'.repeat(262_144) }, progress),
+      false,
+    );
     assert.equal(queue.sent.length, 0);
   });
 });

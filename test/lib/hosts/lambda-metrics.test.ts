@@ -6,26 +6,30 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { makePollerHandler } from '../../../functions/poller.ts';
 import { makeResumerHandler } from '../../../functions/resumer.ts';
-import type { LambdaRuntime } from '../../../lib/hosts/lambda-runtime.ts';
 import type { Integration } from '../../../lib/integrations/types.ts';
 import { CapturedMetrics } from '../../functions/support/lambda-on-local-stack.ts';
 import { FakeActivityApi, makeSfnError } from '../worker/support/fake-activity-api.ts';
 import { activityArn, silentLogger, withTimeout } from '../worker/support/harness.ts';
-import { MemoryQueue, makeCountdownContext, makeScaledConfig } from './support/lambda-fakes.ts';
+import {
+  MemoryQueue,
+  makeCountdownContext,
+  makeScaledConfig,
+  makeTestRuntime,
+} from './support/lambda-fakes.ts';
 
 const arn = activityArn('metrics-eks-call');
 const echo: Integration = { activitySuffix: 'eks-call', run: async () => ({ ok: true }) };
 
 const makeRuntime = (api: FakeActivityApi, queue: MemoryQueue) => {
   const metrics = new CapturedMetrics({ namespace: 'EksActivityWorker', logger: silentLogger() });
-  const runtime: LambdaRuntime = {
+  const runtime = makeTestRuntime({
     config: makeScaledConfig([arn]),
     logger: silentLogger(),
     activityApi: api,
     integrations: [echo],
     metrics,
-    queue,
-  };
+    handOffQueue: queue,
+  });
   return { runtime, metrics };
 };
 

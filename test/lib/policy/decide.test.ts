@@ -355,8 +355,8 @@ describe('the default policy (none configured)', () => {
 
 describe('describeTaskAccess', () => {
   test('knows every integration the worker serves', async () => {
-    const { allActivitySuffixes } = await import('../../../lib/integrations/native-resources.ts');
-    for (const suffix of allActivitySuffixes) {
+    const { activitySuffixes } = await import('../../../lib/integrations/activity-suffixes.ts');
+    for (const suffix of activitySuffixes) {
       // An invalid input throws the integration's own EKS.InvalidParameters: the suffix is known.
       assert.throws(
         () => describeTaskAccess(suffix, 42),

@@ -392,9 +392,11 @@ describe('graceful shutdown', () => {
       [integration],
       {},
       {
-        handOff: async (task) => {
-          handedOff.push(task);
-          return true;
+        handOff: {
+          handOffTask: async (task) => {
+            handedOff.push(task);
+            return true;
+          },
         },
       },
     );
@@ -423,7 +425,11 @@ describe('graceful shutdown', () => {
         context.signal.addEventListener('abort', () => reject(context.signal.reason));
       });
     });
-    const { api, worker } = startTestWorker([integration], {}, { handOff: async () => false });
+    const { api, worker } = startTestWorker(
+      [integration],
+      {},
+      { handOff: { handOffTask: async () => false } },
+    );
     const token = api.enqueue(activityArn('test-eks-runJob-sync'), {});
     await integration.waitForCalls(1);
 

@@ -1,6 +1,14 @@
-/** In-memory stand-ins for the Lambda hosts' ports: a countdown context and a hand-off queue. */
+/**
+ * In-memory stand-ins for the Lambda hosts' ports (a countdown context, a hand-off queue) and a
+ * runtime composed over them.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { loadConfig, type WorkerConfig } from '../../../../lib/config.ts';
-import type { HandOffQueue } from '../../../../lib/worker/hand-off-message.ts';
+import { composeWorker } from '../../../../lib/hosts/compose.ts';
+import type { LambdaRuntime } from '../../../../lib/hosts/lambda-runtime.ts';
+import type { Integration } from '../../../../lib/integrations/types.ts';
+import type { ActivityApi, HandOffQueue } from '../../../../lib/worker/ports.ts';
 
 /** A Lambda context whose remaining time counts down in real time from `remainingMs`. */
 export const makeCountdownContext = (remainingMs: number) => {
@@ -62,3 +70,24 @@ export const makeScaledConfig = (
       ...overrides,
     },
   );
+
+/**
+ * A Lambda runtime as the composition root builds it, over in-memory ports: no Step Functions or
+ * SQS client is made, and the hand-off (tasks and answers) goes to `handOffQueue` when given.
+ */
+export const makeTestRuntime = (parts: {
+  config: WorkerConfig;
+  activityApi: ActivityApi;
+  integrations: readonly Integration[];
+  metrics: Metrics;
+  logger: Logger;
+  handOffQueue?: HandOffQueue;
+}): LambdaRuntime => ({
+  ...composeWorker(parts.config, 'lambda-poller', {
+    logger: parts.logger,
+    activityApi: parts.activityApi,
+    integrations: parts.integrations,
+    ...(parts.handOffQueue ? { handOffQueue: parts.handOffQueue } : {}),
+  }),
+  metrics: parts.metrics,
+});

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import {
   activitySuffixForNativeResource,
   toActivityDefinition,
-} from '../../../lib/integrations/native-resources.ts';
+} from '../../infra/state-machines/native-resources.ts';
 
 describe('native resource to activity mapping', () => {
   test('every native EKS resource maps to the activity suffix of contract §1', () => {
@@ -82,10 +82,10 @@ describe('native resource to activity mapping', () => {
   });
 });
 
-test('the worker serves 15 activity suffixes, and serverless.yml declares the same ones', async () => {
-  const { allActivitySuffixes } = await import('../../../lib/integrations/native-resources.ts');
+test('serverless.yml declares an activity for every suffix the worker serves, and no other', async () => {
+  const { allActivitySuffixes } = await import('../../infra/state-machines/native-resources.ts');
   const { createRequire } = await import('node:module');
-  const declared = createRequire(import.meta.url)('../../../infra/serverless/activities.cjs') as {
+  const declared = createRequire(import.meta.url)('../../infra/serverless/activities.cjs') as {
     activitySuffixes: string[];
   };
   assert.equal(allActivitySuffixes.length, 15);

@@ -1,35 +1,24 @@
 /**
  * The drop-in mapping (contract §1): which activity serves a native `arn:aws:states:::eks:<api>`
- * resource. Used to rewrite state machines and by the README's migration table.
+ * resource. Used to rewrite state machines and by the README's migration table. Infrastructure
+ * and test tooling only: the worker itself never sees a native resource.
  */
+import { activitySuffixes } from '../../lib/integrations/activity-suffixes.ts';
+
 const nativeResourcePattern = /^arn:aws[a-z-]*:states:::eks:([A-Za-z]+)(\.sync)?$/;
 
-const nativeApis = [
-  'runJob',
-  'call',
-  'createCluster',
-  'deleteCluster',
-  'createFargateProfile',
-  'deleteFargateProfile',
-  'createNodegroup',
-  'deleteNodegroup',
-] as const;
-
-/** Every activity suffix the worker serves (contract §1): `eks-call`, and each other API with and without `-sync`. */
-export const allActivitySuffixes: readonly string[] = nativeApis.flatMap((api) =>
-  api === 'call' ? ['eks-call'] : [`eks-${api}`, `eks-${api}-sync`],
-);
+/** Every activity suffix the worker serves (the worker's list, `activity-suffixes.json`). */
+export const allActivitySuffixes: readonly string[] = activitySuffixes;
 
 /**
  * `arn:aws:states:::eks:runJob.sync` -> `eks-runJob-sync`; undefined for anything else (including
- * `eks:call.sync`, which does not exist natively).
+ * `eks:call.sync`, which does not exist natively, so no activity serves it).
  */
 export const activitySuffixForNativeResource = (resource: string): string | undefined => {
   const match = nativeResourcePattern.exec(resource);
-  const api = match?.[1];
-  if (!api || !(nativeApis as readonly string[]).includes(api)) return undefined;
-  if (api === 'call' && match[2]) return undefined;
-  return `eks-${api}${match[2] ? '-sync' : ''}`;
+  if (!match) return undefined;
+  const suffix = `eks-${match[1]}${match[2] ? '-sync' : ''}`;
+  return allActivitySuffixes.includes(suffix) ? suffix : undefined;
 };
 
 /** A state machine definition, as far as the rewrite needs to see it. */
