@@ -4,6 +4,8 @@
  * Also the per-route request counters ("Kubernetes API requests per Job").
  */
 
+import { FaultQueue } from '../http/fault-queue.ts';
+
 /** Which requests a fault applies to; absent fields match everything. */
 export interface RouteMatcher {
   /** `GET`, `POST`, ... (case-insensitive). */
@@ -51,8 +53,8 @@ export type FaultDecision =
 
 export class FaultInjector {
   readonly #latencies = new Set<LatencyFault>();
-  readonly #errors: { fault: ErrorFault; left: number }[] = [];
-  readonly #resets: { fault: ResetFault; left: number }[] = [];
+  readonly #errors = new FaultQueue<RequestInfo, ErrorFault>();
+  readonly #resets = new FaultQueue<RequestInfo, ResetFault>();
   readonly #watchDroppers = new Set<() => void>();
   #expireNextWatches = 0;
   #silencedWatches = 0;
@@ -68,12 +70,12 @@ export class FaultInjector {
 
   /** The next `count` matching requests are answered with `status` (a Status body). */
   failNext(fault: ErrorFault): void {
-    this.#errors.push({ fault, left: fault.count ?? 1 });
+    this.#errors.enqueue((request) => matches(fault, request), fault, fault.count ?? 1);
   }
 
   /** The next `count` matching requests have their connection destroyed without an answer. */
   resetNext(fault: ResetFault = {}): void {
-    this.#resets.push({ fault, left: fault.count ?? 1 });
+    this.#resets.enqueue((request) => matches(fault, request), fault, fault.count ?? 1);
   }
 
   /** Ends every open watch stream now, mid-stream (as a load balancer or API server restart does). */
@@ -109,8 +111,8 @@ export class FaultInjector {
   /** Removes every pending fault. */
   clear(): void {
     this.#latencies.clear();
-    this.#errors.length = 0;
-    this.#resets.length = 0;
+    this.#errors.clear();
+    this.#resets.clear();
     this.#expireNextWatches = 0;
     this.#silencedWatches = 0;
   }
@@ -119,19 +121,14 @@ export class FaultInjector {
   decide(request: RequestInfo): FaultDecision {
     let delayMs = 0;
     for (const l of this.#latencies) if (matches(l, request)) delayMs += l.delayMs;
-    const reset = this.#resets.find((r) => r.left > 0 && matches(r.fault, request));
-    if (reset) {
-      reset.left -= 1;
-      return { kind: 'reset', delayMs };
-    }
-    const error = this.#errors.find((e) => e.left > 0 && matches(e.fault, request));
+    if (this.#resets.take(request)) return { kind: 'reset', delayMs };
+    const error = this.#errors.take(request);
     if (error) {
-      error.left -= 1;
       return {
         kind: 'error',
         delayMs,
-        status: error.fault.status,
-        retryAfterSeconds: error.fault.retryAfterSeconds ?? 1,
+        status: error.status,
+        retryAfterSeconds: error.retryAfterSeconds ?? 1,
       };
     }
     return { kind: 'none', delayMs };

@@ -5,6 +5,7 @@
  * 415 for encodings we do not speak (CBOR).
  */
 import type { IncomingMessage } from 'node:http';
+import { readCappedBody } from '../http/request-body.ts';
 import { parseInt64Json, parseInt64Yaml } from './int64-json.ts';
 import { decodeProtobufBody, protobufMediaType } from './protobuf-body.ts';
 import { KubeApiError, makeBadRequestError, makeFailureStatus } from './status.ts';
@@ -12,25 +13,20 @@ import { KubeApiError, makeBadRequestError, makeFailureStatus } from './status.t
 /** kube-apiserver refuses request bodies larger than 3 MiB. */
 export const maxRequestBodyBytes = 3 * 1024 * 1024;
 
-export async function readBodyBytes(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    total += buf.length;
-    if (total > maxRequestBodyBytes) {
-      throw new KubeApiError(
+/** The whole body; past 3 MiB, kube-apiserver's 413 Status. */
+export const readBodyBytes = (req: IncomingMessage): Promise<Buffer> =>
+  readCappedBody(
+    req,
+    maxRequestBodyBytes,
+    () =>
+      new KubeApiError(
         makeFailureStatus(
           413,
           'RequestEntityTooLarge',
           'Request entity too large: limit is 3145728',
         ),
-      );
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks);
-}
+      ),
+  );
 
 /** The media type of a request, lower-cased, without parameters. */
 export const mediaTypeOf = (req: IncomingMessage): string =>

@@ -7,6 +7,7 @@
  * This file assembles the parts; requests are handled under api/ (dispatch.ts is the front door),
  * the listener is in listen.ts.
  */
+import { loopbackEndpoint } from '../http/loopback-server.ts';
 import { type LocalIdentity, localRegion } from '../identities.ts';
 import type { ApiContext } from './api/context.ts';
 import { makeRequestHandler } from './api/dispatch.ts';
@@ -80,20 +81,20 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
     serverAddress: '127.0.0.1:0',
   };
   const handle = makeRequestHandler(ctx);
-  const listener = await listenTls(
+  const listening = await listenTls(
     { cert: certificates.serverCertPem, key: certificates.serverKeyPem },
     options.port ?? 0,
     (req, res) => {
       void handle(req, res);
     },
   );
-  const port = listener.port;
+  const { port } = listening;
   ctx.serverAddress = `127.0.0.1:${port}`;
   const attached = options.onStart?.(ctx.store);
 
   let closing: Promise<void> | undefined;
   return {
-    endpoint: `https://127.0.0.1:${port}`,
+    endpoint: loopbackEndpoint(port, 'https'),
     caPem: certificates.caPem,
     caData: certificates.caData,
     clusterName: options.clusterName,
@@ -106,7 +107,7 @@ export async function startKubeApiServer(options: KubeApiServerOptions): Promise
       closing ??= (async () => {
         for (const end of [...ctx.openWatches]) end();
         await attached?.close();
-        await listener.close();
+        await listening.close();
       })();
       return closing;
     },

@@ -109,12 +109,14 @@ export async function startSqs(options: SqsOptions = {}): Promise<LocalSqs> {
   const closing = new AbortController();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const body = await readBody(req);
     const target = req.headers['x-amz-target'];
     const isJson = typeof target === 'string';
     const reply = (status: number, payload: string, headers: Record<string, string> = {}): void =>
       sendAwsAnswer(res, status, isJson ? jsonContentType : 'text/xml', payload, { headers });
     try {
+      // Inside the try: a body over the cap is an SQS error answer, not a rejection that ends
+      // the process the stand-in runs in.
+      const body = await readBody(req);
       const verification = await verifySigV4Request(
         { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body },
         { service: 'sqs', region },

@@ -108,6 +108,17 @@ describe('API server REST semantics', () => {
     assert.equal((res.json as { reason: string }).reason, 'BadRequest');
   });
 
+  test('a body over 3 MiB is 413 RequestEntityTooLarge, and the server keeps answering', async () => {
+    const text = JSON.stringify({ ...makeJob('huge'), padding: 'x'.repeat(3 * 1024 * 1024) });
+    const res = await call('POST', jobsPath, { contentType: 'application/json', text });
+    assert.equal(res.status, 413);
+    assert.deepEqual(
+      [(res.json as { reason: string }).reason, (res.json as { message: string }).message],
+      ['RequestEntityTooLarge', 'Request entity too large: limit is 3145728'],
+    );
+    assert.equal((await call('GET', `${jobsPath}/huge`)).status, 404);
+  });
+
   test('a YAML body is accepted', async () => {
     const yaml = `apiVersion: batch/v1
 kind: Job

@@ -183,4 +183,20 @@ describe('local SQS: queues', () => {
       stranger.destroy();
     }
   });
+
+  // Without an answer (the refusal once escaped as an unhandled rejection) the SDK waits forever.
+  test('a request body over the 12 MiB cap is refused with RequestEntityTooLarge, and the server keeps answering', {
+    timeout: 30_000,
+  }, async () => {
+    const url = await create(uniqueName('big'));
+    const refused = await rejectsWith(
+      client.send(
+        new SendMessageCommand({ QueueUrl: url, MessageBody: 'x'.repeat(12 * 1024 * 1024 + 1) }),
+      ),
+      'RequestEntityTooLarge',
+    );
+    assert.equal((refused.$metadata as { httpStatusCode?: number }).httpStatusCode, 413);
+    const listed = await client.send(new ListQueuesCommand({ QueueNamePrefix: 'big-' }));
+    assert.ok(listed.QueueUrls?.includes(url));
+  });
 });
