@@ -5,6 +5,8 @@
  * runJob.sync tasks subscribe to one namespace's pods, each under its own `job-name` label: a scan
  * of every remembered object per subscription made that quadratic (at 5,000 tasks, seconds of CPU
  * that delayed heartbeats). The label index makes it proportional to the objects that match.
+ * Only label names someone has looked up are indexed: a Job's pods carry half a dozen labels,
+ * most unique per pod, and indexing them all cost tens of MiB at 5,000 Jobs.
  */
 
 /** What the index needs of an object. */
@@ -18,6 +20,8 @@ export const labelPairKey = (label: string, value: string): string => `${label}=
 export class RememberedObjects<T extends { event: { object: LabelledObject } }> {
   readonly #byName = new Map<string, T>();
   readonly #namesByLabel = new Map<string, Set<string>>();
+  /** The label names kept in #namesByLabel. */
+  readonly #indexedLabels = new Set<string>();
   readonly #capacity: number;
 
   /** Beyond `capacity` objects, the one remembered longest ago is forgotten. */
@@ -37,12 +41,7 @@ export class RememberedObjects<T extends { event: { object: LabelledObject } }> 
   set(name: string, entry: T): void {
     this.delete(name);
     this.#byName.set(name, entry);
-    for (const [label, value] of Object.entries(entry.event.object.metadata?.labels ?? {})) {
-      const key = labelPairKey(label, value);
-      const names = this.#namesByLabel.get(key) ?? new Set<string>();
-      names.add(name);
-      this.#namesByLabel.set(key, names);
-    }
+    this.#index(name, entry);
     if (this.#byName.size > this.#capacity) {
       const oldest = this.#byName.keys().next().value;
       if (oldest !== undefined) this.delete(oldest);
@@ -54,10 +53,21 @@ export class RememberedObjects<T extends { event: { object: LabelledObject } }> 
     if (known === undefined) return;
     this.#byName.delete(name);
     for (const [label, value] of Object.entries(known.event.object.metadata?.labels ?? {})) {
+      if (!this.#indexedLabels.has(label)) continue;
       const key = labelPairKey(label, value);
       const names = this.#namesByLabel.get(key);
       names?.delete(name);
       if (names?.size === 0) this.#namesByLabel.delete(key);
+    }
+  }
+
+  #index(name: string, entry: T, onlyLabel?: string): void {
+    for (const [label, value] of Object.entries(entry.event.object.metadata?.labels ?? {})) {
+      if (onlyLabel === undefined ? !this.#indexedLabels.has(label) : label !== onlyLabel) continue;
+      const key = labelPairKey(label, value);
+      const names = this.#namesByLabel.get(key) ?? new Set<string>();
+      names.add(name);
+      this.#namesByLabel.set(key, names);
     }
   }
 
@@ -71,8 +81,12 @@ export class RememberedObjects<T extends { event: { object: LabelledObject } }> 
     return [...this.#byName];
   }
 
-  /** The entries of objects that carry `label: value`. */
+  /** The entries of objects that carry `label: value` (the first lookup of a label indexes it). */
   *withLabel(label: string, value: string): Generator<T> {
+    if (!this.#indexedLabels.has(label)) {
+      this.#indexedLabels.add(label);
+      for (const [name, entry] of this.#byName) this.#index(name, entry, label);
+    }
     for (const name of [...(this.#namesByLabel.get(labelPairKey(label, value)) ?? [])]) {
       const entry = this.#byName.get(name);
       if (entry !== undefined) yield entry;
