@@ -200,6 +200,17 @@ export const runConcurrency = async (options: ConcurrencyOptions): Promise<Concu
       }
     }
 
+    if (process.env.BENCH_DUMP_TASKS) {
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(
+        process.env.BENCH_DUMP_TASKS,
+        JSON.stringify({
+          runStartMs,
+          tasks: names.map((name) => env.recorder.taskForJob(name)),
+          jobEnded: names.map((name) => env.jobEndedAtMs.get(name)),
+        }),
+      );
+    }
     const gaps: number[] = [];
     let heartbeats = 0;
     let late = 0;
