@@ -23,6 +23,7 @@ import { type Clock, systemClock } from '../clock.ts';
 import { KubeStatus, kubeStatusOf } from '../errors.ts';
 import { computeBackoffDelayMs } from '../retry/backoff.ts';
 import type { KubeClient, KubeWatchEvent } from './client.ts';
+import { RememberedObjects } from './remembered-objects.ts';
 
 interface WatchedObject {
   metadata?: {
@@ -123,8 +124,8 @@ class SharedCollectionWatch {
   /** Subscribers by index key; those without one are in #unindexed. */
   readonly #indexed = new Map<string, Set<Subscriber>>();
   readonly #unindexed = new Set<Subscriber>();
-  /** Latest event per object name, oldest first (a Map keeps insertion order). */
-  readonly #latest = new Map<string, Remembered>();
+  /** Latest event per object name, oldest first, indexed by label. */
+  readonly #latest = new RememberedObjects<Remembered>(maxRememberedObjects);
   #resourceVersion = '';
   #stop?: AbortController;
   /** Aborting it ends the current stream only; the loop re-opens it from #resourceVersion. */
@@ -176,6 +177,10 @@ class SharedCollectionWatch {
       if (index !== undefined && 'name' in index) {
         const known = this.#latest.get(index.name);
         if (known !== undefined && matches(known.event.object)) onEvent(known.event);
+      } else if (index !== undefined) {
+        for (const { event } of this.#latest.withLabel(index.label, index.value)) {
+          if (matches(event.object)) onEvent(event);
+        }
       } else {
         for (const { event } of this.#latest.values()) {
           if (matches(event.object)) onEvent(event);
@@ -301,12 +306,7 @@ class SharedCollectionWatch {
   /** Remembers an event as the object's latest and hands it to the subscribers it concerns. */
   #deliver(event: SharedWatchEvent): void {
     const name = nameOf(event.object);
-    this.#latest.delete(name);
     this.#latest.set(name, { event, seq: ++this.#seq });
-    if (this.#latest.size > maxRememberedObjects) {
-      const oldest = this.#latest.keys().next().value;
-      if (oldest !== undefined) this.#latest.delete(oldest);
-    }
     for (const subscriber of [...this.#candidates(event.object)]) {
       if (subscriber.matches(event.object)) subscriber.onEvent(event);
     }
@@ -353,7 +353,7 @@ class SharedCollectionWatch {
       missed = true;
       this.#deliver({ type: present ? 'MODIFIED' : 'ADDED', object });
     }
-    for (const [name, known] of [...this.#latest]) {
+    for (const [name, known] of this.#latest.entries()) {
       if (listed.has(name) || known.seq > startSeq || known.event.type === 'DELETED') continue;
       missed = true;
       this.#deliver({ type: 'DELETED', object: known.event.object });

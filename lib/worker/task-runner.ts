@@ -9,8 +9,9 @@ import {
 } from '../integrations/types.ts';
 import { JsonNestingTooDeepError, parseJson } from '../json/exact-json.ts';
 import type { BackoffOptions } from '../retry/backoff.ts';
+import { listenForAbort } from './abort-fan-out.ts';
 import { type AnswerRetryOptions, sendAnswer } from './answer.ts';
-import { startHeartbeater } from './heartbeater.ts';
+import { type Heartbeater, startHeartbeater } from './heartbeater.ts';
 import {
   type FinalOutcome,
   makeFailureOutcome,
@@ -73,6 +74,8 @@ const notify = (logger: Logger, call: () => void): void => {
 /** Where a task stands while it runs: the checkpoint is replaced as the integration records. */
 interface TaskState {
   checkpoint: Checkpoint | undefined;
+  /** Started with the integration; stopped once the task is answered, handed off or dropped. */
+  heartbeater?: Heartbeater;
 }
 
 const settle = (promise: Promise<unknown>): Promise<TaskSettlement> =>
@@ -126,71 +129,77 @@ export const runTask = async (
   };
   notify(logger, () => env.observer?.taskStarted?.({ ...observed, resumed }));
 
-  let ran: TaskOutcome;
   try {
-    ran = env.graceEndedSignal.aborted
-      ? { kind: 'interrupted' }
-      : await runIntegration(activity, task, env, logger, taskId, state);
-  } catch (error) {
-    ran = makeOutcomeFromError(error);
-  }
-
-  const progressNow = (): TaskProgress => ({
-    ...(state.checkpoint === undefined ? {} : { checkpoint: state.checkpoint }),
-    handOffCount: progress?.handOffCount ?? 0,
-    firstReceivedAtMs: progress?.firstReceivedAtMs ?? startedAtMs,
-  });
-  const outcome =
-    ran.kind === 'interrupted' ? await tryHandOff(task, env, logger, progressNow()) : ran;
-
-  const durationMs = env.clock.now() - startedAtMs;
-  const sinceFirstReceivedMs = env.clock.now() - (progress?.firstReceivedAtMs ?? startedAtMs);
-  notify(logger, () =>
-    env.observer?.taskEnded?.({
-      ...observed,
-      kind: outcome.kind,
-      ...(outcome.kind === 'failure' ? { errorName: outcome.error } : {}),
-      sinceFirstReceivedMs,
-      resumed,
-    }),
-  );
-  switch (outcome.kind) {
-    case 'abandoned':
-      logger.info('Task abandoned; no answer sent', { sfnError: outcome.sfnError, durationMs });
-      break;
-    case 'handed-off':
-      logger.info('Task handed off', { durationMs });
-      break;
-    default: {
-      const handOffAnswer = env.handOff?.handOffAnswer?.bind(env.handOff);
-      const result = await sendAnswer(outcome, {
-        activityApi: env.activityApi,
-        taskToken: task.taskToken,
-        retry: env.answerRetry,
-        clock: env.clock,
-        random: env.random,
-        logger: logger.createChild({ persistentKeys: { durationMs } }),
-        // The grace's end is when a stopping worker must let go: an answer still retrying then
-        // is handed off with the task's progress rather than lost.
-        ...(handOffAnswer === undefined
-          ? {}
-          : {
-              handOff: {
-                signal: env.graceEndedSignal,
-                handOffAnswer: (answer) => handOffAnswer(task, progressNow(), answer),
-              },
-            }),
-      });
-      notify(logger, () =>
-        env.observer?.answerEnded?.({
-          activityName: activity.activityName,
-          result,
-          handedOffAnswer: false,
-        }),
-      );
+    let ran: TaskOutcome;
+    try {
+      ran = env.graceEndedSignal.aborted
+        ? { kind: 'interrupted' }
+        : await runIntegration(activity, task, env, logger, taskId, state);
+    } catch (error) {
+      ran = makeOutcomeFromError(error);
     }
+
+    const progressNow = (): TaskProgress => ({
+      ...(state.checkpoint === undefined ? {} : { checkpoint: state.checkpoint }),
+      handOffCount: progress?.handOffCount ?? 0,
+      firstReceivedAtMs: progress?.firstReceivedAtMs ?? startedAtMs,
+    });
+    const outcome =
+      ran.kind === 'interrupted' ? await tryHandOff(task, env, logger, progressNow()) : ran;
+
+    const durationMs = env.clock.now() - startedAtMs;
+    const sinceFirstReceivedMs = env.clock.now() - (progress?.firstReceivedAtMs ?? startedAtMs);
+    notify(logger, () =>
+      env.observer?.taskEnded?.({
+        ...observed,
+        kind: outcome.kind,
+        ...(outcome.kind === 'failure' ? { errorName: outcome.error } : {}),
+        sinceFirstReceivedMs,
+        resumed,
+      }),
+    );
+    switch (outcome.kind) {
+      case 'abandoned':
+        logger.info('Task abandoned; no answer sent', { sfnError: outcome.sfnError, durationMs });
+        break;
+      case 'handed-off':
+        logger.info('Task handed off', { durationMs });
+        break;
+      default: {
+        const handOffAnswer = env.handOff?.handOffAnswer?.bind(env.handOff);
+        const result = await sendAnswer(outcome, {
+          activityApi: env.activityApi,
+          taskToken: task.taskToken,
+          retry: env.answerRetry,
+          clock: env.clock,
+          random: env.random,
+          logger: logger.createChild({ persistentKeys: { durationMs } }),
+          // The grace's end is when a stopping worker must let go: an answer still retrying then
+          // is handed off with the task's progress rather than lost.
+          ...(handOffAnswer === undefined
+            ? {}
+            : {
+                handOff: {
+                  signal: env.graceEndedSignal,
+                  handOffAnswer: (answer) => handOffAnswer(task, progressNow(), answer),
+                },
+              }),
+        });
+        notify(logger, () =>
+          env.observer?.answerEnded?.({
+            activityName: activity.activityName,
+            result,
+            handedOffAnswer: false,
+          }),
+        );
+      }
+    }
+    return outcome;
+  } finally {
+    // Heartbeats go on until the answer is delivered: under load an answer can take longer than
+    // the rest of an interval to get through, and Step Functions' heartbeat clock runs until then.
+    await state.heartbeater?.stop();
   }
-  return outcome;
 };
 
 const runIntegration = async (
@@ -221,9 +230,9 @@ const runIntegration = async (
     if (!signal.aborted) controller.abort(new TaskAbortedError(cause));
   };
   const onGraceEnded = (): void => abort({ kind: 'shutdown' });
-  env.graceEndedSignal.addEventListener('abort', onGraceEnded, { once: true });
+  const stopListeningForGraceEnd = listenForAbort(env.graceEndedSignal, onGraceEnded);
 
-  const heartbeater = startHeartbeater({
+  state.heartbeater = startHeartbeater({
     activityApi: env.activityApi,
     taskToken: task.taskToken,
     heartbeatIntervalMs: env.heartbeatIntervalMs,
@@ -294,8 +303,7 @@ const runIntegration = async (
     );
   } finally {
     giveUpTimer.abort();
-    env.graceEndedSignal.removeEventListener('abort', onGraceEnded);
-    await heartbeater.stop();
+    stopListeningForGraceEnd();
   }
 };
 

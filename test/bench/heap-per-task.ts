@@ -114,7 +114,9 @@ const main = async () => {
     }
   } finally {
     await env.close();
-    for (const path of snapshots) rmSync(path, { force: true });
+    // BENCH_KEEP_SNAPSHOTS=1 keeps them for a closer look (e.g. in Chrome DevTools' Memory tab).
+    if (process.env.BENCH_KEEP_SNAPSHOTS) console.log(`snapshots kept: ${snapshots.join(' ')}`);
+    else for (const path of snapshots) rmSync(path, { force: true });
   }
 };
 

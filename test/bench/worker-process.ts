@@ -70,10 +70,15 @@ export interface StartWorkerProcessOptions {
 
 /** Starts the worker and samples its RSS until it exits. */
 export const startWorkerProcess = (options: StartWorkerProcessOptions): WorkerProcess => {
-  const args =
-    options.mode === 'bundle'
+  // BENCH_WORKER_NODE_ARGS passes node flags NODE_OPTIONS refuses, e.g. to profile the worker:
+  // BENCH_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' npm run bench -- concurrency
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+  const args = [
+    ...nodeArgs,
+    ...(options.mode === 'bundle'
       ? [options.bundlePath ?? '']
-      : ['--import', 'tsx', 'lib/hosts/process-main.ts'];
+      : ['--import', 'tsx', 'lib/hosts/process-main.ts']),
+  ];
   const child = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,7 +10,7 @@
  */
 import { isInteger, isSafeNumber, parse, stringify } from 'lossless-json';
 import { parse as parseYaml } from 'yaml';
-import { mayHoldInexactNumber } from '../../../lib/json/exact-json.ts';
+import { holdsInexactNumber } from '../../../lib/json/exact-json.ts';
 
 const parseNumberAsGoDoes = (digits: string): number | bigint =>
   isInteger(digits) && !isSafeNumber(digits) ? BigInt(digits) : Number(digits);
@@ -20,7 +20,8 @@ const parseNumberAsGoDoes = (digits: string): number | bigint =>
  * @throws SyntaxError (the message the caller turns into a 400) when `text` is not JSON.
  */
 export const parseInt64Json = (text: string): unknown => {
-  if (!mayHoldInexactNumber.test(text)) return JSON.parse(text);
+  const native: unknown = JSON.parse(text);
+  if (!holdsInexactNumber(text)) return native;
   try {
     return parse(text, undefined, {
       parseNumber: parseNumberAsGoDoes,

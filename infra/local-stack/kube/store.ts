@@ -180,11 +180,15 @@ export class ObjectStore {
   /**
    * Copies of the objects of a type (in one namespace, or all when `namespace` is undefined),
    * ordered by namespace then name as etcd keys are, and the resourceVersion the list is at.
+   * `copies: false` gives the stored objects themselves, to be read and not kept: a paged LIST
+   * copies only its page (copying all 5,000 Jobs for each page of 500 held the stand-in, and so
+   * every request to it, for seconds per re-list).
    */
   list(
     type: ResourceType,
     namespace?: string,
     filter?: (o: KubeObject) => boolean,
+    options: { copies?: boolean } = {},
   ): { items: KubeObject[]; resourceVersion: string } {
     const bucket = this.#objects.get(typeKey(type));
     // Filter first, then sort only what matched: controllers list a Job's few pods among
@@ -198,7 +202,8 @@ export class ObjectStore {
       matched.push([key, o]);
     }
     matched.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const items = matched.map(([, o]) => cloneObject(o));
+    const items =
+      options.copies === false ? matched.map(([, o]) => o) : matched.map(([, o]) => cloneObject(o));
     return { items, resourceVersion: this.resourceVersion };
   }
 

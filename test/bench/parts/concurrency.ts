@@ -6,8 +6,11 @@
  * A heartbeat is late when the gap since the previous one (or since the task was handed out, when
  * Step Functions' heartbeat clock starts) exceeds the worker's interval by more than the slack;
  * a task that hit `States.HeartbeatTimeout` counts too.
+ *
+ * `BENCH_DUMP_TASKS=<file>` writes every task's record (handed out, heartbeats, answer, all in
+ * the bench's performance.now() milliseconds) and when its Job ended, to see when gaps happen.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type BenchEnv, startBenchEnv } from '../bench-env.ts';
@@ -200,6 +203,16 @@ export const runConcurrency = async (options: ConcurrencyOptions): Promise<Concu
       }
     }
 
+    if (process.env.BENCH_DUMP_TASKS) {
+      writeFileSync(
+        process.env.BENCH_DUMP_TASKS,
+        JSON.stringify({
+          runStartMs,
+          tasks: names.map((name) => env.recorder.taskForJob(name)),
+          jobEnded: names.map((name) => env.jobEndedAtMs.get(name)),
+        }),
+      );
+    }
     const gaps: number[] = [];
     let heartbeats = 0;
     let late = 0;

@@ -39,6 +39,23 @@ import {
 import { runPool } from '../stats.ts';
 import { startWorkerProcess, type WorkerProcess, type WorkerRunMode } from '../worker-process.ts';
 
+/** Allows everything on the local stack (the default policy allows only eks:runJob). */
+const benchPolicy = {
+  version: 1,
+  rules: [
+    {
+      name: 'bench-pickup-everything',
+      activities: ['*'],
+      clusters: ['*'],
+      namespaces: ['*'],
+      clusterScoped: true,
+      calls: [{ methods: ['*'], paths: ['/**'] }],
+      operations: ['*'],
+      passRoles: ['arn:aws:iam::*:role/*'],
+    },
+  ],
+};
+
 export interface PickupOptions {
   mode: WorkerRunMode;
   bundlePath?: string;
@@ -196,6 +213,9 @@ const setUp = async (options: PickupOptions, longPollHoldMs: number): Promise<Be
         ...stack.awsEnvironment(),
         EKS_WORKER_ACTIVITY_ARNS: Object.values(activityArns).join(','),
         EKS_WORKER_NAME: 'bench-pickup',
+        // Every activity may reach the local cluster and EKS, so the tasks do their real work
+        // rather than end PolicyDenied before sending anything.
+        EKS_WORKER_POLICY: JSON.stringify(benchPolicy),
         EKS_WORKER_SHUTDOWN_GRACE_MS: '0',
         EKS_WORKER_LOG_LEVEL: 'ERROR',
         ...env,

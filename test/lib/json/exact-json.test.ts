@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
+  holdsInexactNumber,
   isLosslessNumber,
   JsonNestingTooDeepError,
   measureJsonBytes,
@@ -85,5 +86,36 @@ describe('exact JSON: numbers pass through unchanged', () => {
     assert.equal(reviveBigInt('k', 5n), 5);
     assert.equal(stringifyJson(reviveBigInt('k', 9007199254740993n)), '9007199254740993');
     assert.equal(reviveBigInt('k', 'x'), 'x');
+  });
+});
+
+describe('holdsInexactNumber: only numbers count, not digits inside strings', () => {
+  test('digit runs inside string values and keys do not ask for the exact parser', () => {
+    const pod = {
+      metadata: { uid: '12345678-1234-1234-1234-123456789012', name: 'job-1234567890123456' },
+      status: {
+        containerStatuses: [
+          { containerID: 'containerd://1234567890123456789012345678901234567890' },
+          { imageID: 'docker.io/library/busybox@sha256:9999999999999999999999aaaa' },
+        ],
+        note: 'an exponent in text: 1e+308, and an escaped quote " then 12345678901234567',
+      },
+      '1234567890123456': 'a key of digits',
+      resourceVersion: 12345,
+    };
+    assert.equal(holdsInexactNumber(JSON.stringify(pod)), false);
+  });
+
+  test('a long number, a long fraction or a big exponent outside strings asks for it', () => {
+    assert.equal(holdsInexactNumber('{"a":"x","n":9007199254740993}'), true);
+    assert.equal(holdsInexactNumber('[1234567.123456789]'), true);
+    assert.equal(holdsInexactNumber('{"big":1e+308}'), true);
+    assert.equal(holdsInexactNumber('{"s":"\\"","n":12345678901234567}'), true);
+    assert.equal(holdsInexactNumber('{"n":123456789012345}'), false);
+  });
+
+  test('a number parsed natively because its digits were in a string stays exact', () => {
+    const text = '{"id":"9007199254740993","n":42}';
+    assert.deepEqual(parseJson(text), { id: '9007199254740993', n: 42 });
   });
 });

@@ -148,6 +148,44 @@ describe('task runner', () => {
     );
   });
 
+  test('heartbeats go on until the answer is delivered, and stop then', async () => {
+    let returnedAtMs = 0;
+    const integration = new ControlledIntegration('eks-runJob-sync', async () => {
+      await delay(10);
+      returnedAtMs = Date.now();
+      return { done: true };
+    });
+    const { FakeActivityApi } = await import('./support/fake-activity-api.ts');
+    const api = new FakeActivityApi({ longPollMs: 30 });
+    // The answer takes several intervals to get through: ten failures, each retried after up to
+    // 40 ms (full jitter), about 200 ms in all.
+    api.failNext('sendTaskSuccess', ...Array.from({ length: 10 }, () => makeNetworkError()));
+    const { worker } = startTestWorker(
+      [integration],
+      {
+        heartbeatIntervalMs: 20,
+        answerRetry: { baseDelayMs: 40, maxDelayMs: 40, maxElapsedMs: 5_000 },
+      },
+      { api },
+    );
+    const token = api.enqueue(activityArn('test-eks-runJob-sync'), {});
+
+    await api.waitForAnswers(1);
+    const answeredAtMs = Date.now();
+    await delay(80);
+    await withTimeout(worker.stop({ graceMs: 0 }));
+
+    assert.equal(api.answerFor(token)?.kind, 'success');
+    const beats = api.callsOf('sendTaskHeartbeat').map((beat) => beat.atMs);
+    const whileAnswering = beats.filter((atMs) => atMs > returnedAtMs && atMs <= answeredAtMs);
+    assert.ok(whileAnswering.length >= 3, `heartbeats while answering: ${whileAnswering.length}`);
+    assert.deepEqual(
+      beats.filter((atMs) => atMs > answeredAtMs + 5),
+      [],
+      'no heartbeat after the answer',
+    );
+  });
+
   test('a heartbeat answered TaskTimedOut aborts the task as abandoned and sends no answer', async () => {
     const integration = new ControlledIntegration('eks-runJob-sync', (_, context) => {
       return new Promise((_, reject) => {

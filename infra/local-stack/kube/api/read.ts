@@ -2,6 +2,7 @@
  * The reads: GET of one object, list (selectors, pagination) and watch, each as JSON or, when the
  * client asks for it (`kubectl get`), as a server-printed Table.
  */
+import { cloneObject } from '../objects.ts';
 import { apiVersionOf, findBuiltinType } from '../resource-types.ts';
 import { makeSelectorPredicate } from '../selectors.ts';
 import { makeNotFoundError } from '../status.ts';
@@ -33,8 +34,11 @@ export const handleList = (ctx: ApiContext, r: ResourceRequest): void => {
   const { type, params } = r;
   const predicate = selectorOf(params);
   const pageRequest = readPageRequest(ctx.store, params);
-  const { items, resourceVersion } = ctx.store.list(type, r.namespace, predicate);
-  const { page, metadata } = takePage(items, resourceVersion, pageRequest);
+  const { items, resourceVersion } = ctx.store.list(type, r.namespace, predicate, {
+    copies: false,
+  });
+  const { page: stored, metadata } = takePage(items, resourceVersion, pageRequest);
+  const page = stored.map(cloneObject);
   const tableVersion = negotiateTable(r.req.headers.accept);
   if (tableVersion) {
     const includeObject = params.get('includeObject');
