@@ -58,21 +58,22 @@ let sequence = 0;
  * own default (lib/policy/document.ts: runJob only); the demo runs under
  * infra/policies/seed-examples.yaml.
  */
+export const allowEverythingDocument = {
+  rules: [
+    {
+      name: 'local-stack tests: everything',
+      activities: ['*'],
+      clusters: ['*'],
+      namespaces: ['*'],
+      clusterScoped: true,
+      calls: [{ methods: ['*'], paths: ['/**'] }],
+      operations: ['*'],
+      passRoles: ['arn:*:iam::*:role/*'],
+    },
+  ],
+};
 export const allowEverythingPolicy = parsePolicyDocument(
-  {
-    rules: [
-      {
-        name: 'local-stack tests: everything',
-        activities: ['*'],
-        clusters: ['*'],
-        namespaces: ['*'],
-        clusterScoped: true,
-        calls: [{ methods: ['*'], paths: ['/**'] }],
-        operations: ['*'],
-        passRoles: ['arn:*:iam::*:role/*'],
-      },
-    ],
-  },
+  allowEverythingDocument,
   'local-stack tests (allow everything)',
 );
 

@@ -25,6 +25,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { type LocalStack, startLocalStack } from '../../../infra/local-stack/index.ts';
+import { allowEverythingDocument } from '../../../infra/local-stack/worker-on-local-stack.ts';
 import {
   allActivitySuffixes,
   toActivityDefinition,
@@ -38,23 +39,6 @@ import {
 } from '../../support/pickup-workloads.ts';
 import { runPool } from '../stats.ts';
 import { startWorkerProcess, type WorkerProcess, type WorkerRunMode } from '../worker-process.ts';
-
-/** Allows everything on the local stack (the default policy allows only eks:runJob). */
-const benchPolicy = {
-  version: 1,
-  rules: [
-    {
-      name: 'bench-pickup-everything',
-      activities: ['*'],
-      clusters: ['*'],
-      namespaces: ['*'],
-      clusterScoped: true,
-      calls: [{ methods: ['*'], paths: ['/**'] }],
-      operations: ['*'],
-      passRoles: ['arn:aws:iam::*:role/*'],
-    },
-  ],
-};
 
 export interface PickupOptions {
   mode: WorkerRunMode;
@@ -215,7 +199,7 @@ const setUp = async (options: PickupOptions, longPollHoldMs: number): Promise<Be
         EKS_WORKER_NAME: 'bench-pickup',
         // Every activity may reach the local cluster and EKS, so the tasks do their real work
         // rather than end PolicyDenied before sending anything.
-        EKS_WORKER_POLICY: JSON.stringify(benchPolicy),
+        EKS_WORKER_POLICY: JSON.stringify(allowEverythingDocument),
         EKS_WORKER_SHUTDOWN_GRACE_MS: '0',
         EKS_WORKER_LOG_LEVEL: 'ERROR',
         ...env,
