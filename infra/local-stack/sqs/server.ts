@@ -78,6 +78,12 @@ export interface LocalSqs {
     deadLetters(nameOrUrl: string): MessageSnapshot[];
   };
   faults: OperationFaults<InjectedFault>;
+  /**
+   * Requests received per action (`SendMessage`, `ReceiveMessage`, ...), counted once the request
+   * is signed correctly and its action read, whatever the answer (an error counts too, a batch
+   * counts once): what AWS bills. Both protocols count alike. `clear()` it to start over.
+   */
+  requestCounts: Map<string, number>;
   /** Answers held long polls with no messages and closes the server. */
   close(): Promise<void>;
 }
@@ -107,6 +113,7 @@ export async function startSqs(options: SqsOptions = {}): Promise<LocalSqs> {
   const operations = makeOperations(store, { purgeCooldownMs: options.purgeCooldownMs ?? 60_000 });
   const faults = new FaultQueue<string, InjectedFault>();
   const closing = new AbortController();
+  const requestCounts = new Map<string, number>();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const target = req.headers['x-amz-target'];
@@ -135,6 +142,7 @@ export async function startSqs(options: SqsOptions = {}): Promise<LocalSqs> {
           params.append(key, value);
         ({ action, input } = parseQueryRequest(params));
       }
+      requestCounts.set(action, (requestCounts.get(action) ?? 0) + 1);
       const operation = operations[action];
       if (!operation) {
         throw new SqsError('InvalidAction', `The action ${action} is not valid for this endpoint.`);
@@ -221,6 +229,7 @@ export async function startSqs(options: SqsOptions = {}): Promise<LocalSqs> {
       },
     },
     faults: operationFaults(faults),
+    requestCounts,
     close: async () => {
       // Held polls are answered first; the server's close lets those answers flush.
       closing.abort();
