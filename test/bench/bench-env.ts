@@ -5,6 +5,7 @@
  * the bench knows which process took and answered each task).
  */
 import { Agent } from 'node:http';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -31,13 +32,24 @@ export interface BenchEnvOptions {
   longPollHoldMs: number;
   /** Worker processes serving the same activity. @default 1 */
   workers?: number;
-  /** More environment for the workers (e.g. `EKS_WORKER_JOB_POLL_INTERVAL_MS`). */
-  workerEnv?: Record<string, string>;
+  /**
+   * More environment for the workers (e.g. `EKS_WORKER_JOB_POLL_INTERVAL_MS`); `undefined` removes
+   * a variable the bench sets by default (to run at the worker's own default).
+   */
+  workerEnv?: Record<string, string | undefined>;
+  /** Each worker writes all its output to `<logDir>/<worker name>.log` too. */
+  logDir?: string;
+  /** Proxies also record heartbeats and answers for tasks other processes received. */
+  recordForeign?: boolean;
 }
 
 export interface BenchWorker {
   worker: WorkerProcess;
   recorder: SfnRecorder;
+  /** Its `EKS_WORKER_NAME`, `bench-worker-<n>` (n from 1, in start order). */
+  name: string;
+  /** Where its output goes when the bench has a `logDir`. */
+  logFile?: string;
 }
 
 export interface JobSpec {
@@ -53,6 +65,8 @@ export interface BenchEnv {
   recorder: SfnRecorder;
   worker: WorkerProcess;
   workers: readonly BenchWorker[];
+  /** Starts one more worker process with its own proxy (a new replica). */
+  addWorker(): Promise<BenchWorker>;
   /** The task of a Job as the proxy of the worker that took it saw it. */
   taskForJob(jobName: string): TaskRecord | undefined;
   sfn: SFNClient;
@@ -149,26 +163,36 @@ export async function startBenchEnv(options: BenchEnvOptions): Promise<BenchEnv>
   });
 
   const workers: BenchWorker[] = [];
-  for (let index = 0; index < (options.workers ?? 1); index += 1) {
+  const addWorker = async (): Promise<BenchWorker> => {
     const recorder = await startSfnRecorder(stack.sfn.endpoint);
+    recorder.recordForeign = options.recordForeign ?? false;
+    const name = `bench-worker-${workers.length + 1}`;
+    const env: Record<string, string | undefined> = {
+      ...stack.awsEnvironment(),
+      AWS_ENDPOINT_URL_SFN: recorder.endpoint,
+      EKS_WORKER_ACTIVITY_ARNS: activityArn,
+      EKS_WORKER_NAME: name,
+      EKS_WORKER_MAX_CONCURRENT_TASKS: String(options.maxConcurrentTasks),
+      EKS_WORKER_POLLERS_PER_ACTIVITY: String(options.pollersPerActivity),
+      EKS_WORKER_HEARTBEAT_INTERVAL_MS: String(options.heartbeatIntervalMs),
+      EKS_WORKER_SHUTDOWN_GRACE_MS: '0',
+      EKS_WORKER_LOG_LEVEL: 'ERROR',
+      ...options.workerEnv,
+    };
+    const logFile = options.logDir ? join(options.logDir, `${name}.log`) : undefined;
     const worker = startWorkerProcess({
       mode: options.mode,
       ...(options.bundlePath ? { bundlePath: options.bundlePath } : {}),
-      env: {
-        ...stack.awsEnvironment(),
-        AWS_ENDPOINT_URL_SFN: recorder.endpoint,
-        EKS_WORKER_ACTIVITY_ARNS: activityArn,
-        EKS_WORKER_NAME: `bench-worker-${index + 1}`,
-        EKS_WORKER_MAX_CONCURRENT_TASKS: String(options.maxConcurrentTasks),
-        EKS_WORKER_POLLERS_PER_ACTIVITY: String(options.pollersPerActivity),
-        EKS_WORKER_HEARTBEAT_INTERVAL_MS: String(options.heartbeatIntervalMs),
-        EKS_WORKER_SHUTDOWN_GRACE_MS: '0',
-        EKS_WORKER_LOG_LEVEL: 'ERROR',
-        ...options.workerEnv,
-      },
+      env: Object.fromEntries(
+        Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+      ),
+      ...(logFile ? { logFile } : {}),
     });
-    workers.push({ worker, recorder });
-  }
+    const added: BenchWorker = { worker, recorder, name, ...(logFile ? { logFile } : {}) };
+    workers.push(added);
+    return added;
+  };
+  for (let index = 0; index < (options.workers ?? 1); index += 1) await addWorker();
   const [first] = workers;
   if (!first) throw new Error('a bench needs at least one worker');
   const { worker, recorder } = first;
@@ -195,6 +219,7 @@ export async function startBenchEnv(options: BenchEnvOptions): Promise<BenchEnv>
     recorder,
     worker,
     workers,
+    addWorker,
     taskForJob,
     sfn,
     jobEndedAtMs,

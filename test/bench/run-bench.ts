@@ -8,7 +8,10 @@
  * `concurrency` (5,000 heartbeating runJob.sync tasks in one process), `long-jobs` (requests per
  * Job for 500 10-minute Jobs, time scaled by `--scale`, default 10), `scale-out` (4 processes,
  * 2,000 executions), `pickup` (TaskScheduled -> ActivityStarted at the defaults, idle and at 80 %
- * load, and the drain rate of 1,000 queued tasks). Prints a summary table and writes
+ * load, and the drain rate of 1,000 queued tasks), `durability` (1,000 waiting runJob.sync tasks
+ * carried through the hand-off queue while 3 processes are replaced one by one with SIGTERM and
+ * one is SIGKILLed: failures, Jobs per task, the longest unheartbeated gap, completion latency,
+ * exit times, and the SQS requests it adds; `--tasks`, `--job-run-ms`, `--workers`). Prints a summary table and writes
  * test/bench/results/latest.json (a single-part run replaces only that part's figures).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,13 +19,22 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { type BigLogResult, runBigLog } from './parts/big-log.ts';
 import { type ConcurrencyResult, runConcurrency } from './parts/concurrency.ts';
+import { type DurabilityResult, durabilitySummary, runDurability } from './parts/durability.ts';
 import { type LatencyResult, runLatency } from './parts/latency.ts';
 import { type LongJobsResult, runLongJobs } from './parts/long-jobs.ts';
 import { type PickupResult, pickupSummary, runPickup } from './parts/pickup.ts';
 import { runScaleOut, type ScaleOutResult } from './parts/scale-out.ts';
 import { bundleWorker, type WorkerRunMode } from './worker-process.ts';
 
-const parts = ['latency', 'log', 'concurrency', 'long-jobs', 'scale-out', 'pickup'] as const;
+const parts = [
+  'latency',
+  'log',
+  'concurrency',
+  'long-jobs',
+  'scale-out',
+  'pickup',
+  'durability',
+] as const;
 type Part = (typeof parts)[number];
 
 interface Results {
@@ -35,6 +47,7 @@ interface Results {
   'long-jobs'?: LongJobsResult & { measuredAt: string };
   'scale-out'?: ScaleOutResult & { measuredAt: string };
   pickup?: PickupResult & { measuredAt: string };
+  durability?: DurabilityResult & { measuredAt: string };
   /** Seconds each part took in its last run. */
   partSeconds?: Record<string, number>;
   summary?: SummaryRow[];
@@ -138,6 +151,7 @@ const toSummary = (results: Results): SummaryRow[] => {
     });
   }
   if (results.pickup) rows.push(...pickupSummary(results.pickup));
+  if (results.durability) rows.push(...durabilitySummary(results.durability));
   return rows;
 };
 
@@ -179,6 +193,19 @@ const main = async (): Promise<number> => {
       const jobs = readNumberFlag(args, 'jobs');
       results.latency = {
         ...(await runLatency({ ...run, ...(jobs ? { jobs } : {}) })),
+        measuredAt: now(),
+      };
+    } else if (part === 'durability') {
+      const tasks = readNumberFlag(args, 'tasks');
+      const jobRunMs = readNumberFlag(args, 'job-run-ms');
+      const workers = readNumberFlag(args, 'workers');
+      results.durability = {
+        ...(await runDurability({
+          ...run,
+          ...(tasks ? { tasks } : {}),
+          ...(jobRunMs ? { jobRunMs } : {}),
+          ...(workers ? { workers } : {}),
+        })),
         measuredAt: now(),
       };
     } else if (part === 'pickup') {

@@ -8,6 +8,7 @@
  * the verifier checks whatever `host` arrives). Task tokens are only used as map keys, never
  * printed.
  */
+import { createHash } from 'node:crypto';
 import {
   Agent,
   createServer,
@@ -28,14 +29,36 @@ export interface TaskRecord {
   heartbeatsAtMs: number[];
   /** Heartbeats Step Functions refused (status not 200), by error type. */
   refusedHeartbeats: string[];
+  /** When those refused heartbeats arrived (each is in `heartbeatsAtMs` too). */
+  refusedHeartbeatsAtMs: number[];
   /** When `SendTaskSuccess` / `SendTaskFailure` arrived. */
   answeredAtMs?: number;
   answer?: 'success' | 'failure';
+  /** When Step Functions first accepted (200) an answer for this task (the response's time). */
+  acceptedAtMs?: number;
   /** Every `SendTaskSuccess` / `SendTaskFailure` sent for this task (a retry counts too). */
   answers: number;
   /** Those Step Functions accepted (200): more than one would be a task answered twice. */
   acceptedAnswers: number;
   /** `SendTaskSuccess` output size in bytes, and the output itself when asked to keep it. */
+  outputBytes?: number;
+  output?: string;
+}
+
+/**
+ * What this proxy saw of a task it never handed out: a worker that carries on a task another
+ * process received (a hand-off, a carrier) heartbeats and answers it by token alone. Merge these
+ * across every proxy by token (see {@link mergeTaskViews}) to follow a task from process to process.
+ */
+export interface ForeignTaskRecord {
+  heartbeatsAtMs: number[];
+  refusedHeartbeats: string[];
+  refusedHeartbeatsAtMs: number[];
+  answeredAtMs?: number;
+  acceptedAtMs?: number;
+  answer?: 'success' | 'failure';
+  answers: number;
+  acceptedAnswers: number;
   outputBytes?: number;
   output?: string;
 }
@@ -47,6 +70,13 @@ export interface SfnRecorder {
   tasks: ReadonlyMap<string, TaskRecord>;
   /** Tasks by Job name. */
   taskForJob(jobName: string): TaskRecord | undefined;
+  /**
+   * Heartbeats and answers for tokens this proxy never handed out, by token (only recorded when
+   * {@link SfnRecorder.recordForeign} is on; never print the keys).
+   */
+  foreign: ReadonlyMap<string, ForeignTaskRecord>;
+  /** Record tokens this proxy did not hand out too. @default false */
+  recordForeign: boolean;
   /** Keep `SendTaskSuccess` outputs (only for small runs: 256 KiB each). */
   keepOutputs: boolean;
   /** Forgets every record (between bench parts). */
@@ -87,14 +117,18 @@ export async function startSfnRecorder(upstreamEndpoint: string): Promise<SfnRec
   const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
   const tasks = new Map<string, TaskRecord>();
   const byJob = new Map<string, TaskRecord>();
+  const foreign = new Map<string, ForeignTaskRecord>();
   const recorder: SfnRecorder = {
     endpoint: '',
     tasks,
     taskForJob: (jobName) => byJob.get(jobName),
+    foreign,
+    recordForeign: false,
     keepOutputs: false,
     clear: () => {
       tasks.clear();
       byJob.clear();
+      foreign.clear();
     },
     close: async () => {},
   };
@@ -153,7 +187,21 @@ export async function startSfnRecorder(upstreamEndpoint: string): Promise<SfnRec
         requestJson && typeof requestJson.taskToken === 'string'
           ? requestJson.taskToken
           : undefined;
-      const record = token === undefined ? undefined : tasks.get(token);
+      let record: TaskRecord | ForeignTaskRecord | undefined =
+        token === undefined ? undefined : tasks.get(token);
+      if (!record && token !== undefined && recorder.recordForeign) {
+        record = foreign.get(token);
+        if (!record) {
+          record = {
+            heartbeatsAtMs: [],
+            refusedHeartbeats: [],
+            refusedHeartbeatsAtMs: [],
+            answers: 0,
+            acceptedAnswers: 0,
+          };
+          foreign.set(token, record);
+        }
+      }
       if (record) {
         if (operation === 'SendTaskHeartbeat') record.heartbeatsAtMs.push(receivedAtMs);
         if (operation === 'SendTaskSuccess' || operation === 'SendTaskFailure') {
@@ -186,6 +234,7 @@ export async function startSfnRecorder(upstreamEndpoint: string): Promise<SfnRec
             deliveredAtMs: performance.now(),
             heartbeatsAtMs: [],
             refusedHeartbeats: [],
+            refusedHeartbeatsAtMs: [],
             answers: 0,
             acceptedAnswers: 0,
           };
@@ -199,8 +248,10 @@ export async function startSfnRecorder(upstreamEndpoint: string): Promise<SfnRec
         answer.status === 200
       ) {
         record.acceptedAnswers += 1;
+        record.acceptedAtMs ??= performance.now();
       }
       if (record && operation === 'SendTaskHeartbeat' && answer.status !== 200) {
+        record.refusedHeartbeatsAtMs.push(receivedAtMs);
         const type = parseJson(answer.body)?.__type;
         record.refusedHeartbeats.push(typeof type === 'string' ? type : String(answer.status));
       }
@@ -227,3 +278,93 @@ export async function startSfnRecorder(upstreamEndpoint: string): Promise<SfnRec
   };
   return recorder;
 }
+
+/** One task followed across every proxy (every worker process) that saw it. */
+export interface MergedTask {
+  jobName: string | undefined;
+  /** The worker's `taskId` in its log lines (lib/worker/task-runner.ts makeTaskId). */
+  taskId: string;
+  /** When a proxy handed it out, and which (index in the recorders given). */
+  deliveredAtMs: number;
+  deliveredBy: number;
+  /** Heartbeats Step Functions accepted, in time order, with the proxy each came through. */
+  heartbeats: { atMs: number; by: number }[];
+  /** Heartbeats Step Functions refused, with the proxy and the error type. */
+  refusedHeartbeats: { atMs: number; by: number; type: string }[];
+  /** Answers sent and accepted, all proxies together. */
+  answers: number;
+  acceptedAnswers: number;
+  /** The first answer's arrival, and the first accepted answer's response, with their proxy. */
+  answeredAtMs?: number;
+  answeredBy?: number;
+  acceptedAtMs?: number;
+  acceptedBy?: number;
+  answer?: 'success' | 'failure';
+}
+
+/**
+ * Follows every task a proxy handed out across all the proxies (by token, which no output
+ * shows): a task one process received may be heartbeated and answered by others. Tokens no
+ * proxy handed out are left out. The result is keyed by Job name (a task taken twice gives two).
+ */
+export const mergeTaskViews = (recorders: readonly SfnRecorder[]): Map<string, MergedTask[]> => {
+  const byToken = new Map<string, MergedTask>();
+  recorders.forEach((recorder, by) => {
+    for (const [token, task] of recorder.tasks) {
+      byToken.set(token, {
+        jobName: task.jobName,
+        taskId: createHash('sha256').update(token).digest('hex').slice(0, 12),
+        deliveredAtMs: task.deliveredAtMs,
+        deliveredBy: by,
+        heartbeats: [],
+        refusedHeartbeats: [],
+        answers: 0,
+        acceptedAnswers: 0,
+      });
+    }
+  });
+  recorders.forEach((recorder, by) => {
+    const views: [string, TaskRecord | ForeignTaskRecord][] = [
+      ...recorder.tasks,
+      ...recorder.foreign,
+    ];
+    for (const [token, view] of views) {
+      const merged = byToken.get(token);
+      if (!merged) continue;
+      const refused = new Set(view.refusedHeartbeatsAtMs);
+      for (const atMs of view.heartbeatsAtMs) {
+        if (!refused.has(atMs)) merged.heartbeats.push({ atMs, by });
+      }
+      view.refusedHeartbeatsAtMs.forEach((atMs, index) => {
+        merged.refusedHeartbeats.push({ atMs, by, type: view.refusedHeartbeats[index] ?? '?' });
+      });
+      merged.answers += view.answers;
+      merged.acceptedAnswers += view.acceptedAnswers;
+      if (
+        view.answeredAtMs !== undefined &&
+        (merged.answeredAtMs === undefined || view.answeredAtMs < merged.answeredAtMs)
+      ) {
+        merged.answeredAtMs = view.answeredAtMs;
+        merged.answeredBy = by;
+        if (view.answer) merged.answer = view.answer;
+      }
+      if (
+        view.acceptedAtMs !== undefined &&
+        (merged.acceptedAtMs === undefined || view.acceptedAtMs < merged.acceptedAtMs)
+      ) {
+        merged.acceptedAtMs = view.acceptedAtMs;
+        merged.acceptedBy = by;
+      }
+    }
+  });
+  const byJob = new Map<string, MergedTask[]>();
+  for (const task of byToken.values()) {
+    task.heartbeats.sort((a, b) => a.atMs - b.atMs);
+    task.refusedHeartbeats.sort((a, b) => a.atMs - b.atMs);
+    const key = task.jobName ?? '';
+    const list = byJob.get(key);
+    if (list) list.push(task);
+    else byJob.set(key, [task]);
+  }
+  return byJob;
+};

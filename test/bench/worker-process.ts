@@ -5,7 +5,7 @@
  * `VmRSS` is sampled to see the shape over time and to reset the baseline between phases.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -58,6 +58,13 @@ export interface WorkerProcess {
   tail(): string;
   /** SIGTERM, then waits for the exit (SIGKILL after `timeoutMs`). */
   stop(timeoutMs?: number): Promise<number | null>;
+  /** Resolves with the exit code (or the signal's name) once the process has exited. */
+  exited: Promise<number | string | null>;
+  /**
+   * Resolves with the first line (stdout or stderr, from now on) `matches` accepts; rejects after
+   * `timeoutMs` or when the process exits first.
+   */
+  waitForLine(matches: (line: string) => boolean, timeoutMs: number): Promise<string>;
 }
 
 export interface StartWorkerProcessOptions {
@@ -66,6 +73,8 @@ export interface StartWorkerProcessOptions {
   env: Record<string, string>;
   /** @default 100 */
   sampleIntervalMs?: number;
+  /** Appends everything the worker writes (stdout and stderr) to this file too. */
+  logFile?: string;
 }
 
 /** Starts the worker and samples its RSS until it exits. */
@@ -86,15 +95,31 @@ export const startWorkerProcess = (options: StartWorkerProcessOptions): WorkerPr
   if (child.pid === undefined) throw new Error('the worker process did not start');
   const pid = child.pid;
   const lines: string[] = [];
-  const keep = (chunk: Buffer) => {
-    lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    if (lines.length > 50) lines.splice(0, lines.length - 50);
+  const log = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : undefined;
+  const lineListeners = new Set<(line: string) => void>();
+  // Per stream: a chunk may end inside a line; listeners get whole lines only.
+  const keeper = () => {
+    let partial = '';
+    return (chunk: Buffer) => {
+      log?.write(chunk);
+      const text = partial + chunk.toString('utf8');
+      const parts = text.split('\n');
+      partial = parts.pop() ?? '';
+      const whole = parts.filter(Boolean);
+      lines.push(...whole);
+      if (lines.length > 50) lines.splice(0, lines.length - 50);
+      for (const line of whole) for (const listener of lineListeners) listener(line);
+    };
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+  child.stdout?.on('data', keeper());
+  child.stderr?.on('data', keeper());
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code) => resolve(code)),
   );
+  const exitedWith = new Promise<number | string | null>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal)),
+  );
+  void exitedWith.then(() => log?.end());
 
   let peak = 0;
   const sampler = setInterval(() => {
@@ -119,6 +144,29 @@ export const startWorkerProcess = (options: StartWorkerProcessOptions): WorkerPr
       clearTimeout(timer);
       return code;
     },
+    exited: exitedWith,
+    waitForLine: (matches, timeoutMs) =>
+      new Promise((resolve, reject) => {
+        const done = (action: () => void) => {
+          lineListeners.delete(listener);
+          clearTimeout(timer);
+          action();
+        };
+        const listener = (line: string) => {
+          if (matches(line)) done(() => resolve(line));
+        };
+        const timer = setTimeout(
+          () =>
+            done(() =>
+              reject(new Error(`no such line after ${timeoutMs} ms:\n${lines.join('\n')}`)),
+            ),
+          timeoutMs,
+        );
+        lineListeners.add(listener);
+        void exitedWith.then((code) =>
+          done(() => reject(new Error(`the worker exited (${code}) first:\n${lines.join('\n')}`))),
+        );
+      }),
   };
 };
 
