@@ -156,6 +156,8 @@ export interface DurabilityResult {
     heldByKilled: number;
   };
   replicas: ReplicaReport[];
+  /** Every 15 s: the hand-off queue, and the tasks each live replica heartbeated in the last 25 s. */
+  samples: { atS: number; visible: number; inFlight: number; held: Record<string, number> }[];
   /** Seconds since the executions started. */
   timeline: Record<string, number>;
   disturbanceEndedBeforeFirstJobEnd: boolean;
@@ -310,6 +312,7 @@ export const runDurability = async (options: DurabilityOptions): Promise<Durabil
   const kubeCounter = installKubeRequestCounter();
   let env: BenchEnv | undefined;
   let closing = false;
+  const stopSampling = new AbortController();
   try {
     env = await startBenchEnv({
       mode: options.mode,
@@ -423,6 +426,53 @@ export const runDurability = async (options: DurabilityOptions): Promise<Durabil
     const phases = ['dispatch', 'steady', 'rollout', 'crash', 'finish'] as const;
     const names = Array.from({ length: tasks }, (_, i) => `${prefix}-${i}`);
     const asksLogs = (index: number) => index % logsEvery === 0;
+    const heldBy = (worker: BenchWorker): number => {
+      const since = performance.now() - heartbeatIntervalMs - 5_000;
+      let held = 0;
+      for (const view of [...worker.recorder.tasks.values(), ...worker.recorder.foreign.values()]) {
+        if (view.answeredAtMs !== undefined) continue;
+        const last = view.heartbeatsAtMs.at(-1);
+        if (last !== undefined && last >= since) held += 1;
+      }
+      return held;
+    };
+    // Every 15 s: the queue, and how many tasks each live replica heartbeats (= carries).
+    const samples: {
+      atS: number;
+      visible: number;
+      inFlight: number;
+      held: Record<string, number>;
+    }[] = [];
+    const sampler = (async () => {
+      for (;;) {
+        try {
+          await sleep(15_000, undefined, { signal: stopSampling.signal });
+        } catch {
+          return;
+        }
+        const queue = sqs.inspect.queue(queueUrl);
+        const held: Record<string, number> = {};
+        for (const worker of benchEnv.workers) {
+          if (worker.worker.child.exitCode === null && worker.worker.child.signalCode === null) {
+            held[worker.name] = heldBy(worker);
+          }
+        }
+        const sample = {
+          atS: at(),
+          visible: queue?.visible.length ?? 0,
+          inFlight: queue?.inFlight.length ?? 0,
+          held,
+        };
+        samples.push(sample);
+        console.log(
+          `  ${String(sample.atS).padStart(6)} s: queue ${sample.visible} visible, ${sample.inFlight} in flight; heartbeating: ${Object.entries(
+            held,
+          )
+            .map(([name, n]) => `${name} ${n}`)
+            .join(', ')}`,
+        );
+      }
+    })();
     beginPhase('dispatch');
     mark('executions starting');
     const arns = await runPool(names, 25, (name, index) =>
@@ -498,15 +548,6 @@ export const runDurability = async (options: DurabilityOptions): Promise<Durabil
     const live = workers.filter(
       (w) => w.worker.child.exitCode === null && w.worker.child.signalCode === null,
     );
-    const heldBy = (worker: BenchWorker): number => {
-      const since = performance.now() - heartbeatIntervalMs - 5_000;
-      let held = 0;
-      for (const view of [...worker.recorder.tasks.values(), ...worker.recorder.foreign.values()]) {
-        if (view.answeredAtMs !== undefined) continue;
-        if (view.heartbeatsAtMs.some((t) => t >= since)) held += 1;
-      }
-      return held;
-    };
     const holdings = live.map((worker) => ({ worker, held: heldBy(worker) }));
     console.log(
       `  holding (heartbeat in the last ${(heartbeatIntervalMs + 5_000) / 1000} s): ${holdings
@@ -570,6 +611,8 @@ export const runDurability = async (options: DurabilityOptions): Promise<Durabil
     if (!finishBegun) beginPhase('finish');
     const endMs = performance.now();
     snapshot('end');
+    stopSampling.abort();
+    await sampler;
     mark('every execution answered (or given up)');
     const lastJobEnd = Math.max(0, ...names.map((n) => benchEnv.jobEndedAtMs.get(n) ?? 0));
     if (lastJobEnd > 0) timeline['last Job ended'] = at(lastJobEnd);
@@ -815,6 +858,7 @@ export const runDurability = async (options: DurabilityOptions): Promise<Durabil
         heldByKilled: killed?.heldWhenKilled ?? 0,
       },
       replicas: [...replicaInfo.values()],
+      samples,
       timeline,
       disturbanceEndedBeforeFirstJobEnd:
         timeline['first Job ended'] !== undefined && disturbanceEndS < timeline['first Job ended'],
@@ -865,6 +909,7 @@ export const runDurability = async (options: DurabilityOptions): Promise<Durabil
     };
   } finally {
     closing = true;
+    stopSampling.abort();
     kubeCounter.uninstall();
     if (env) {
       await env.close();
