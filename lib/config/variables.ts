@@ -165,7 +165,7 @@ export const configSpecs: { readonly [K in keyof WorkerConfig]: VariableSpec<Wor
     defaultValue: () => undefined,
     defaultText: '(none; Lambda: the hand-off queue)',
     meaning:
-      'SQS queue URL for tasks a stopping worker hands off (with their checkpoint) to the resumer.',
+      'SQS queue that keeps `.sync` waits durable: each is parked there once its Job or cluster operation exists and carried on by whichever worker leases it, so rollouts, kills and invocation ends fail nothing.',
     parse: parseText,
     check: whenSet((url) =>
       hasProtocol(url, 'https:', 'http:') ? undefined : `must be an SQS queue URL, got '${url}'`,
@@ -246,14 +246,30 @@ export const configSpecs: { readonly [K in keyof WorkerConfig]: VariableSpec<Wor
     parse: parseInteger,
     check: whenSet(checkRange(1, 900_000)),
   },
-  requeueDelaySeconds: {
-    env: 'EKS_WORKER_REQUEUE_DELAY_SECONDS',
-    defaultValue: () => 5,
-    defaultText: '5',
+  leaseSeconds: {
+    env: 'EKS_WORKER_LEASE_SECONDS',
+    // A carried wait is a received hand-off message; its visibility timeout is the lease. If the
+    // carrier dies (SIGKILL, OOM, a crashed invocation) another one receives the message once the
+    // lease runs out, so the longest a task goes without a heartbeat is the heartbeat interval
+    // plus this plus a receive: 20 + 30 + ~1 s at the defaults, under a HeartbeatSeconds of 60.
+    // Renewed every half lease (ChangeMessageVisibilityBatch, 10 leases a call).
+    defaultValue: () => 30,
+    defaultText: '30',
     meaning:
-      'SQS DelaySeconds of a re-queued task; HeartbeatSeconds must exceed it plus the batching window.',
+      'Seconds a carried `.sync` wait stays leased to a worker that stops renewing it (it died) before another takes it over; HeartbeatSeconds must exceed the heartbeat interval plus this.',
     parse: parseInteger,
-    check: checkRange(0, 900),
+    check: checkRange(5, 3_600),
+  },
+  maxCarriedTasks: {
+    env: 'EKS_WORKER_MAX_CARRIED_TASKS',
+    // A carried runJob.sync costs about 57 KiB of RSS and a share of one shared watch (bench
+    // "concurrency": 5,000 in 358 MiB). Carried waits need no slot: they do not limit pick-up.
+    defaultValue: () => 2_000,
+    defaultText: '2000 (Lambda resumer: serverless.yml sets it from its memory)',
+    meaning:
+      'With a hand-off queue: `.sync` waits this worker carries from the queue at once (0: it carries none and only parks them for others).',
+    parse: parseInteger,
+    check: checkRange(0, 100_000),
   },
   stage: {
     env: 'EKS_WORKER_STAGE',

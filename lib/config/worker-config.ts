@@ -36,8 +36,9 @@ export interface WorkerConfig {
   /** How often `.sync` control-plane integrations describe the cluster, node group or profile. */
   readonly controlPlanePollIntervalMs: number;
   /**
-   * The SQS queue unfinished tasks are handed off to (Lambda: always set; process: optional, then
-   * a stopping process hands off instead of failing tasks as interrupted).
+   * The SQS queue that keeps `.sync` waits durable (Lambda: always set; process: optional). With
+   * it, a wait is parked there once its Job (or cluster operation) exists and carried on by any
+   * worker holding a lease on it, so a rollout, a kill or the end of an invocation fails nothing.
    */
   readonly handOffQueueUrl: string | undefined;
   /**
@@ -65,8 +66,13 @@ export interface WorkerConfig {
    * above the schedule interval so the next invocation polls before this one stops.
    */
   readonly pollWindowMs: number | undefined;
-  /** Seconds a re-queued task waits in the hand-off queue before a resumer re-checks it. */
-  readonly requeueDelaySeconds: number;
+  /**
+   * Seconds a carried wait's lease (the hand-off message's visibility timeout) lasts without
+   * renewal: how long a task whose carrier died waits before another carrier takes it over.
+   */
+  readonly leaseSeconds: number;
+  /** With a hand-off queue: the most `.sync` waits this worker carries at once (0: none). */
+  readonly maxCarriedTasks: number;
   /** The deployment stage (`prod`, `dev`), a dimension of every metric; absent: no such dimension. */
   readonly stage: string | undefined;
   /** The policy file (YAML or JSON) `policy` was read from, if any. */

@@ -21,7 +21,7 @@ import { withInClusterIdentity } from '../kube/in-cluster.ts';
 import { makeLogger } from '../logger.ts';
 import { logPolicyInForce } from '../policy/guard.ts';
 import { makeQueueHandOff } from '../worker/hand-off-message.ts';
-import type { ActivityApi, Clock, HandOff, HandOffQueue } from '../worker/ports.ts';
+import type { ActivityApi, Clock, HandOff, LeaseQueue } from '../worker/ports.ts';
 import { readActivityName } from '../worker/resolve-integration.ts';
 import { defaultAbortSettleMs, defaultAnswerRetry, type WorkerOptions } from '../worker/worker.ts';
 import { computeAbortSettleMs, readInvocationBudget } from './lambda-window.ts';
@@ -47,7 +47,7 @@ export interface CompositionOverrides {
   /** Signs Kubernetes tokens. @default the SDK's default credential chain */
   readonly credentials?: AwsCredentialsProvider;
   /** @default SQS at config.handOffQueueUrl; none when that is unset */
-  readonly handOffQueue?: HandOffQueue;
+  readonly handOffQueue?: LeaseQueue;
   /** @default systemClock */
   readonly clock?: Clock;
 }
@@ -63,11 +63,12 @@ export interface Composition {
    * inside the first invocation, so the lines carry its request id), not when building.
    */
   logPolicy(): void;
-  /** The hand-off queue; absent when none is configured. */
-  readonly handOffQueue?: HandOffQueue;
+  /** The hand-off queue, where `.sync` waits are parked and carried from; absent without one. */
+  readonly handOffQueue?: LeaseQueue;
   /**
-   * Where tasks (and on Lambda, answers) go that a stopping worker cannot finish; absent without
-   * a queue, and then they fail as `EKS.WorkerInterrupted`.
+   * Where `.sync` waits are parked, and where tasks (and on Lambda, answers) go that a stopping
+   * worker cannot finish; absent without a queue: waits stay in the process and interrupted
+   * tasks fail as `EKS.WorkerInterrupted`.
    */
   readonly handOff?: HandOff;
   /** The worker options the configuration and the host call for. */
@@ -178,7 +179,7 @@ const composeActivityApi = (
 const composeHandOffQueue = (
   config: WorkerConfig,
   overrides: CompositionOverrides,
-): { handOffQueue: HandOffQueue | undefined; close(): void } => {
+): { handOffQueue: LeaseQueue | undefined; close(): void } => {
   if (overrides.handOffQueue || config.handOffQueueUrl === undefined) {
     return { handOffQueue: overrides.handOffQueue, close: () => {} };
   }
@@ -219,10 +220,11 @@ export const composeWorker = (
       : {
           handOffQueue,
           // A process hands off tasks only: its answers retry until delivered. A Lambda
-          // invocation is frozen at its end, so an answer still retrying then goes too.
+          // invocation is frozen at its end, so an answer still retrying then goes too. No
+          // delay: a parked wait goes unheartbeated until a carrier receives it.
           handOff: makeQueueHandOff({
             queue: handOffQueue,
-            delaySeconds: config.requeueDelaySeconds,
+            delaySeconds: 0,
             carryAnswers: isLambdaHost(host),
           }),
         }),

@@ -32,6 +32,8 @@ export const MetricName = {
   TasksFailed: 'TasksFailed',
   TasksAbandoned: 'TasksAbandoned',
   HandOffs: 'HandOffs',
+  /** `.sync` waits sent to the hand-off queue once their Job or operation existed. */
+  TasksParked: 'TasksParked',
   HeartbeatFailures: 'HeartbeatFailures',
   TimeToCompletion: 'TimeToCompletion',
   /** Answers queued for the resumer because Step Functions kept refusing them (throttling, 5xx). */
@@ -72,6 +74,9 @@ export const makeMetricsObserver = (metrics: Metrics): TaskObserver => ({
         break;
       case 'handed-off':
         metrics.addMetric(MetricName.HandOffs, MetricUnit.Count, 1);
+        return;
+      case 'parked':
+        metrics.addMetric(MetricName.TasksParked, MetricUnit.Count, 1);
         return;
     }
     // From first receipt to the answer, across hand-offs: what a state machine waits.

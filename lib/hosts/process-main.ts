@@ -31,8 +31,8 @@ const main = async (): Promise<number> => {
     composition.logger,
   );
   try {
-    // With a hand-off queue, tasks still running when the shutdown grace ends go to the resumer
-    // instead of failing as EKS.WorkerInterrupted.
+    // With a hand-off queue, `.sync` waits are parked there and carried by any replica, and tasks
+    // still running when the shutdown grace ends go there instead of failing as interrupted.
     await runProcessWorker({
       config,
       integrations: composition.integrations,
@@ -42,6 +42,7 @@ const main = async (): Promise<number> => {
       onStarted: observability.onStarted,
       onStopping: observability.onStopping,
       ...(composition.handOff ? { handOff: composition.handOff } : {}),
+      ...(composition.handOffQueue ? { handOffQueue: composition.handOffQueue } : {}),
     });
     return 0;
   } catch (error) {

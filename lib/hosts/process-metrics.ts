@@ -31,6 +31,7 @@ const countMetrics = [
   [MetricName.TasksFailed, 'Tasks answered with SendTaskFailure, by error name.'],
   [MetricName.TasksAbandoned, 'Tasks Step Functions gave up on (execution stopped or timed out).'],
   [MetricName.HandOffs, 'Unfinished tasks handed off to the hand-off queue.'],
+  [MetricName.TasksParked, '`.sync` waits parked in the hand-off queue once their Job existed.'],
   [MetricName.HeartbeatFailures, 'SendTaskHeartbeat calls that failed.'],
   [
     MetricName.AnswersHandedOff,
@@ -116,6 +117,9 @@ export const makeProcessMetrics = (): ProcessMetrics => {
           break;
         case 'handed-off':
           count(MetricName.HandOffs);
+          return;
+        case 'parked':
+          count(MetricName.TasksParked);
           return;
       }
       timeToCompletion.observe(event.sinceFirstReceivedMs / 1000);

@@ -1,12 +1,27 @@
 /**
  * The long-lived process host (container, ECS task, Kubernetes Deployment): polls until SIGTERM or
- * SIGINT, then stops gracefully within `shutdownGraceMs`.
+ * SIGINT, then stops gracefully within `shutdownGraceMs`. With a hand-off queue it also carries
+ * `.sync` waits from the queue (any replica's, its own included), and hands them back at once on
+ * SIGTERM, so a rollout or a kill fails no task.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { WorkerConfig } from '../config.ts';
 import type { Integration } from '../integrations/types.ts';
-import type { ActivityApi, Clock, HandOff, TaskObserver } from '../worker/ports.ts';
-import { startWorker, type Worker, type WorkerOptions } from '../worker/worker.ts';
+import { type Carrier, startCarrier } from '../worker/carrier.ts';
+import {
+  type ActivityApi,
+  type Clock,
+  type HandOff,
+  type LeaseQueue,
+  systemClock,
+  type TaskObserver,
+} from '../worker/ports.ts';
+import {
+  makeTaskRunnerEnvironment,
+  startWorker,
+  type Worker,
+  type WorkerOptions,
+} from '../worker/worker.ts';
 import { makeWorkerOptions } from './compose.ts';
 
 /** The signals a process host reacts to (`process` itself in production). */
@@ -21,7 +36,10 @@ export interface ProcessWorkerOptions {
   readonly integrations: readonly Integration[];
   readonly activityApi: ActivityApi;
   readonly logger: Logger;
+  /** Where waits are parked and interrupted tasks go; comes with `handOffQueue`. */
   readonly handOff?: HandOff;
+  /** The queue waits are carried from (`config.maxCarriedTasks` at once); none: no carrier. */
+  readonly handOffQueue?: LeaseQueue;
   /** Told about every task's start and end (the Prometheus metrics). */
   readonly observer?: TaskObserver;
   readonly clock?: Clock;
@@ -30,7 +48,7 @@ export interface ProcessWorkerOptions {
   /** Fine-tuning of the loop (backoffs, abortSettleMs) beyond what the configuration holds. */
   readonly workerOptions?: Partial<WorkerOptions>;
   /** Called once the worker is polling, e.g. to report readiness. */
-  readonly onStarted?: (worker: Worker) => void;
+  readonly onStarted?: (worker: Worker, carrier?: Carrier) => void;
   /** Called when the first stop signal arrives (readiness ends there). */
   readonly onStopping?: () => void;
 }
@@ -47,17 +65,40 @@ const stopSignals: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
 export const runProcessWorker = async (options: ProcessWorkerOptions): Promise<void> => {
   const { config, logger } = options;
   const signals = options.signals ?? process;
-  const worker = startWorker(
-    { ...makeWorkerOptions(config, 'process'), ...options.workerOptions },
-    {
-      activityApi: options.activityApi,
-      integrations: options.integrations,
-      logger,
-      ...(options.clock ? { clock: options.clock } : {}),
-      ...(options.handOff ? { handOff: options.handOff } : {}),
-      ...(options.observer ? { observer: options.observer } : {}),
-    },
-  );
+  const workerOptions = { ...makeWorkerOptions(config, 'process'), ...options.workerOptions };
+  const dependencies = {
+    activityApi: options.activityApi,
+    logger,
+    clock: options.clock ?? systemClock,
+    random: Math.random,
+    ...(options.handOff ? { handOff: options.handOff } : {}),
+    ...(options.observer ? { observer: options.observer } : {}),
+  };
+  const worker = startWorker(workerOptions, {
+    ...dependencies,
+    integrations: options.integrations,
+  });
+  const carrier =
+    options.handOffQueue === undefined
+      ? undefined
+      : startCarrier({
+          queue: options.handOffQueue,
+          integrations: options.integrations,
+          // The carrier gives each task its own stop signal and hand-off.
+          environment: makeTaskRunnerEnvironment(
+            workerOptions,
+            dependencies,
+            new AbortController().signal,
+          ),
+          leaseSeconds: config.leaseSeconds,
+          maxCarriedTasks: config.maxCarriedTasks,
+          receive: true,
+          endWhenIdle: false,
+          carryAnswers: false,
+          logger: logger.createChild({ persistentKeys: { component: 'carrier' } }),
+          clock: dependencies.clock,
+          random: dependencies.random,
+        });
 
   let signalsSeen = 0;
   const onSignal = (signal: NodeJS.Signals) => (): void => {
@@ -68,14 +109,17 @@ export const runProcessWorker = async (options: ProcessWorkerOptions): Promise<v
     // Listen again: `once` removed us, and a second signal must shorten the grace rather than
     // fall through to Node's default handler, which would kill the process mid-answer.
     signals.once(signal, listeners.get(signal) ?? (() => {}));
+    // Carried waits go back to the queue at once, for the other replicas; tasks of this worker's
+    // own polls get the grace (and park there once their Job exists).
+    void carrier?.stop();
     void worker.stop({ graceMs });
   };
   const listeners = new Map(stopSignals.map((signal) => [signal, onSignal(signal)] as const));
   for (const [signal, listener] of listeners) signals.once(signal, listener);
-  options.onStarted?.(worker);
+  options.onStarted?.(worker, carrier);
 
   try {
-    await worker.stopped;
+    await Promise.all([worker.stopped, carrier?.stopped]);
   } finally {
     for (const [signal, listener] of listeners) signals.off(signal, listener);
   }

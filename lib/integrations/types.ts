@@ -6,7 +6,12 @@ export type AbortCause =
   /** A heartbeat answered TaskTimedOut / TaskDoesNotExist / InvalidToken: nobody wants the result. */
   | { kind: 'abandoned'; sfnError: string }
   /** The host is stopping (SIGTERM, Lambda time running out) and the task could not finish. */
-  | { kind: 'shutdown' };
+  | { kind: 'shutdown' }
+  /**
+   * Another worker carries the task on: its wait was parked in the hand-off queue, or the lease
+   * on it moved to another carrier. Stop without clean-up and without an answer.
+   */
+  | { kind: 'handed-off' };
 
 export class TaskAbortedError extends Error {
   readonly abortCause: AbortCause;
@@ -14,7 +19,9 @@ export class TaskAbortedError extends Error {
     super(
       abortCause.kind === 'abandoned'
         ? `task abandoned (${abortCause.sfnError})`
-        : 'worker shutting down',
+        : abortCause.kind === 'handed-off'
+          ? 'task carried on by another worker'
+          : 'worker shutting down',
     );
     this.name = 'TaskAbortedError';
     this.abortCause = abortCause;
@@ -54,9 +61,10 @@ export interface TaskContext {
   readonly poll?: { readonly workerName: string; readonly pollId: string };
   /**
    * Records the little state needed to resume the task elsewhere (e.g. the created Job's
-   * namespace, name and uid) once something irreversible has happened. The worker keeps the latest
-   * one and, when a host must stop before the task ends (a Lambda invocation running out), hands it
-   * off with the task so {@link Integration.resume} can continue without re-creating anything.
+   * namespace, name and uid) once something irreversible has happened. With a hand-off queue the
+   * worker parks the task there at once (its wait becomes durable: any worker can carry it on with
+   * {@link Integration.resume}, without re-creating anything) and then aborts this run with
+   * `{ kind: 'handed-off' }`; without one it keeps the checkpoint for a hand-off at shutdown.
    * Must be JSON-serialisable and small (it travels in an SQS message of at most 256 KiB together
    * with the task input). Absent in contexts that cannot hand off.
    */

@@ -6,7 +6,7 @@
  * trail of what the worker was asked to do and what it allowed. Never the token or the body.
  */
 import { ErrorName, TaskFailedError } from '../errors.ts';
-import type { Integration, TaskContext } from '../integrations/types.ts';
+import type { Checkpoint, Integration, TaskContext } from '../integrations/types.ts';
 import { describeTaskAccess, type TaskAccess } from './access.ts';
 import { type Decision, decide } from './decide.ts';
 import type { WorkerPolicy } from './document.ts';
@@ -93,25 +93,29 @@ const authorize = (
   throw new PolicyDeniedError(decision, policy.source);
 };
 
-/** The integration with the policy checked before each `run` and `resume`. */
+/**
+ * The integration with the policy checked before each `run` and `resume`: a decorator, so every
+ * other field (`activitySuffix`, `outputTooLargeAdvice`, any added later) is the integration's own,
+ * copied by the spread rather than listed here, where a new one would be silently dropped.
+ * `resume` is present only when the integration has one (its absence means "re-run from start").
+ */
 export const guardIntegration = (integration: Integration, policy: WorkerPolicy): Integration => {
-  const { activitySuffix } = integration;
-  const guarded: Integration = {
-    activitySuffix,
+  const { activitySuffix, resume } = integration;
+  return {
+    ...integration,
     run: async (input, context) => {
       authorize(policy, activitySuffix, input, context);
       return integration.run(input, context);
     },
-  };
-  const { resume } = integration;
-  if (resume === undefined) return guarded;
-  return {
-    ...guarded,
-    // A resumed task is decided again: a policy tightened since it started stops it here.
-    resume: async (input, checkpoint, context) => {
-      authorize(policy, activitySuffix, input, context);
-      return resume.call(integration, input, checkpoint, context);
-    },
+    ...(resume === undefined
+      ? {}
+      : {
+          // A resumed task is decided again: a policy tightened since it started stops it here.
+          resume: async (input: unknown, checkpoint: Checkpoint, context: TaskContext) => {
+            authorize(policy, activitySuffix, input, context);
+            return resume.call(integration, input, checkpoint, context);
+          },
+        }),
   };
 };
 

@@ -17,6 +17,12 @@ export interface HeartbeaterOptions {
   readonly onTaskGone: (sfnError: string) => void;
   /** Called on every heartbeat that failed for another reason (it is retried). */
   readonly onHeartbeatFailed?: (errorName: string) => void;
+  /**
+   * Send the first heartbeat at once rather than one interval after the start: a task carried on
+   * from the hand-off queue has gone unheartbeated while it waited there, and the first answer
+   * also tells whether its execution still wants it. @default false
+   */
+  readonly firstBeatAtOnce?: boolean;
 }
 
 /** A running heartbeat loop. */
@@ -41,7 +47,8 @@ export const startHeartbeater = (options: HeartbeaterOptions): Heartbeater => {
     // Fixed rate: the next heartbeat is due one interval after the previous one was *sent*, not
     // after its answer came back, so a slow answer does not stretch every later gap (under load,
     // gaps of interval + round trip add up towards HeartbeatSeconds).
-    let nextAtMs = options.clock.now() + options.heartbeatIntervalMs;
+    let nextAtMs =
+      options.clock.now() + (options.firstBeatAtOnce ? 0 : options.heartbeatIntervalMs);
     while (!signal.aborted) {
       await options.clock.sleep(Math.max(0, nextAtMs - options.clock.now()), signal);
       if (signal.aborted) return;

@@ -279,14 +279,21 @@ export const makeOutcomeFromError = (error: unknown): TaskOutcome => {
   });
 };
 
-const makeOutcomeFromAbort = (abortCause: AbortCause): TaskOutcome =>
-  abortCause.kind === 'abandoned'
-    ? { kind: 'abandoned', sfnError: abortCause.sfnError }
-    : { kind: 'interrupted' };
+const makeOutcomeFromAbort = (abortCause: AbortCause): TaskOutcome => {
+  switch (abortCause.kind) {
+    case 'abandoned':
+      return { kind: 'abandoned', sfnError: abortCause.sfnError };
+    case 'handed-off':
+      return { kind: 'handed-off' };
+    case 'shutdown':
+      return { kind: 'interrupted' };
+  }
+};
 
 /**
  * Turns how `run` settled, and why its signal was aborted (if it was), into the one outcome.
- * An abandoned task is never answered, whatever `run` did. A value returned despite a shutdown
+ * An abandoned task, or one another worker carries on, is never answered here, whatever `run`
+ * did. A value returned despite a shutdown
  * abort is still a good result and is sent; a throw after a shutdown abort (often a generic
  * AbortError from an HTTP client) means the task was interrupted.
  */
@@ -295,7 +302,10 @@ export const toTaskOutcome = (
   abortCause?: AbortCause,
   outputTooLargeAdvice?: string,
 ): TaskOutcome => {
-  if (abortCause?.kind === 'abandoned') return makeOutcomeFromAbort(abortCause);
+  // Nobody wants the result, or another worker carries the task on and will answer it.
+  if (abortCause?.kind === 'abandoned' || abortCause?.kind === 'handed-off') {
+    return makeOutcomeFromAbort(abortCause);
+  }
   if (settlement.status === 'fulfilled') {
     return makeSuccessOutcome(settlement.value, outputTooLargeAdvice);
   }

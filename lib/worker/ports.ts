@@ -112,12 +112,62 @@ export interface HandOffQueue {
   changeVisibility?(receiptHandle: string, visibilitySeconds: number): Promise<void>;
 }
 
+/** A message received from the hand-off queue, held by whoever received it until it is deleted. */
+export interface LeasedMessage {
+  readonly messageId: string;
+  readonly body: string;
+  /** The handle of this receipt: renews, releases and deletes this holder's lease. */
+  readonly receiptHandle: string;
+  /** How many times the queue has handed the message out, this time included (1 if unknown). */
+  readonly receiveCount: number;
+}
+
+/** A lease whose renewal the queue refused, and why (`ReceiptHandleIsInvalid`, ...). */
+export interface LeaseChangeFailure {
+  readonly receiptHandle: string;
+  readonly errorName: string;
+  /** Whether the lease is gone for good (another holder may have the message now). */
+  readonly lost: boolean;
+}
+
+/**
+ * The hand-off queue as a carrier uses it: a message received is a lease (its visibility timeout)
+ * that the holder renews while it carries the task, and that expires by itself if the holder dies,
+ * so another carrier receives the message and carries the task on.
+ */
+export interface LeaseQueue extends HandOffQueue {
+  /**
+   * Long-polls for up to `maxMessages` (1 to 10) messages for up to `waitSeconds` (0 to 20), each
+   * leased for `leaseSeconds`. Takes no AbortSignal for the same reason as GetActivityTask: a
+   * receive aborted after the queue answered leaves its messages leased to nobody until the lease
+   * expires.
+   */
+  receive(options: {
+    maxMessages: number;
+    waitSeconds: number;
+    leaseSeconds: number;
+  }): Promise<LeasedMessage[]>;
+  /**
+   * Sets many leases at once (ChangeMessageVisibilityBatch, 10 a call): renews them, or with 0
+   * releases them. Resolves with the entries the queue refused; rejects only when no call got
+   * through.
+   */
+  changeVisibilities(
+    entries: readonly { receiptHandle: string; visibilitySeconds: number }[],
+  ): Promise<LeaseChangeFailure[]>;
+  /** Deletes a message (its task is answered, or carried on by a newer message). */
+  delete(receiptHandle: string): Promise<void>;
+}
+
 /** How a task ended, as hosts count it (metrics). */
 export interface TaskEndEvent {
   readonly activityName: string;
   readonly integration: string;
-  /** `success`, `failure`, `abandoned` or `handed-off`. */
-  readonly kind: 'success' | 'failure' | 'abandoned' | 'handed-off';
+  /**
+   * `success`, `failure`, `abandoned`, `parked` (its wait went to the hand-off queue, from where a
+   * carrier goes on with it) or `handed-off` (a stopping worker gave it to the queue).
+   */
+  readonly kind: 'success' | 'failure' | 'abandoned' | 'parked' | 'handed-off';
   /** The error name of a failure (`EKS.JobFailed`, ...). */
   readonly errorName?: string;
   /** From the first receipt of the task (across hand-offs) to now. */

@@ -10,7 +10,7 @@ import {
 import { JsonNestingTooDeepError, parseJson } from '../json/exact-json.ts';
 import type { BackoffOptions } from '../retry/backoff.ts';
 import { listenForAbort } from './abort-fan-out.ts';
-import { type AnswerRetryOptions, sendAnswer } from './answer.ts';
+import { type AnswerResult, type AnswerRetryOptions, sendAnswer } from './answer.ts';
 import { type Heartbeater, startHeartbeater } from './heartbeater.ts';
 import {
   type FinalOutcome,
@@ -52,12 +52,18 @@ export interface TaskRunnerEnvironment {
   /** How long an aborted integration may take to return (clean-up) before it is left behind. */
   readonly abortSettleMs: number;
   /**
-   * Where a task goes that is interrupted, and (with `handOffAnswer`) an answer still not
-   * delivered when the grace ends. Without it, answers retry until delivered or
-   * `answerRetry.maxElapsedMs`.
+   * The hand-off queue's side of the worker. With it, a task is parked there as soon as its
+   * integration records a checkpoint (its wait becomes durable and any worker carries it on), an
+   * interrupted task goes there, and (with `handOffAnswer`) so does an answer still not delivered
+   * when the grace ends. Without it, waits stay in this process, an interrupted task fails as
+   * `EKS.WorkerInterrupted`, and answers retry until delivered or `answerRetry.maxElapsedMs`.
    */
   readonly handOff?: HandOff;
-  /** Aborted when the shutdown grace period has ended: running tasks must give up now. */
+  /**
+   * Aborted when running tasks must give up now (the shutdown grace has ended). Its reason may be
+   * a {@link TaskAbortedError} naming why (`{ kind: 'handed-off' }`: another worker has the task,
+   * stop without handing it off again); any other reason means `{ kind: 'shutdown' }`.
+   */
   readonly graceEndedSignal: AbortSignal;
   readonly observer?: TaskObserver;
 }
@@ -76,6 +82,16 @@ interface TaskState {
   checkpoint: Checkpoint | undefined;
   /** Started with the integration; stopped once the task is answered, handed off or dropped. */
   heartbeater?: Heartbeater;
+  /** Sending the task to the hand-off queue after its first checkpoint, once begun. */
+  parking?: Promise<void>;
+  /** The queue took the parked task: another worker carries its wait on and answers it. */
+  parked: boolean;
+}
+
+/** How a task's run ended, and (when it was answered here) how the answer's delivery ended. */
+export interface TaskRun {
+  readonly outcome: FinalOutcome;
+  readonly answer?: AnswerResult;
 }
 
 const settle = (promise: Promise<unknown>): Promise<TaskSettlement> =>
@@ -89,19 +105,24 @@ const readAbortCause = (signal: AbortSignal): AbortCause | undefined =>
     ? signal.reason.abortCause
     : undefined;
 
+/** Why the host ended the grace: what it says, else a shutdown. */
+const readGraceEndCause = (signal: AbortSignal): AbortCause =>
+  readAbortCause(signal) ?? { kind: 'shutdown' };
+
 /**
- * Runs one received task to its end: parse input, run the integration with heartbeats, turn the
- * result into a {@link TaskOutcome}, then answer, hand off, or (abandoned) stay silent.
- * With `progress` (a task handed off earlier), a recorded checkpoint makes it call the
- * integration's `resume` instead of `run`; without a checkpoint the task starts from scratch.
- * Never throws: a task received must always be dealt with.
+ * The one pipeline of every task, new from a poll or carried on from the hand-off queue: parse
+ * the input, run the integration (or with a checkpoint in `progress`, `resume` it) with
+ * heartbeats, park it in the hand-off queue once it has a checkpoint, turn the result into a
+ * {@link TaskOutcome}, then answer, hand off, or (abandoned, parked) stay silent.
+ * With `progress` (a task carried on), the first heartbeat goes at once. Never throws: a task
+ * received must always be dealt with.
  */
 export const runTask = async (
   activity: ServedActivity,
   task: ReceivedTask,
   env: TaskRunnerEnvironment,
   progress?: TaskProgress,
-): Promise<FinalOutcome> => {
+): Promise<TaskRun> => {
   const taskId = makeTaskId(task.taskToken);
   const logger = env.logger.createChild({
     persistentKeys: {
@@ -114,7 +135,12 @@ export const runTask = async (
   });
   const startedAtMs = env.clock.now();
   const resumed = progress !== undefined;
-  const state: TaskState = { checkpoint: progress?.checkpoint };
+  const state: TaskState = { checkpoint: progress?.checkpoint, parked: false };
+  const progressNow = (): TaskProgress => ({
+    ...(state.checkpoint === undefined ? {} : { checkpoint: state.checkpoint }),
+    handOffCount: progress?.handOffCount ?? 0,
+    firstReceivedAtMs: progress?.firstReceivedAtMs ?? startedAtMs,
+  });
   if (resumed) {
     logger.info('Task resumed', {
       handOffCount: progress.handOffCount,
@@ -133,17 +159,16 @@ export const runTask = async (
     let ran: TaskOutcome;
     try {
       ran = env.graceEndedSignal.aborted
-        ? { kind: 'interrupted' }
-        : await runIntegration(activity, task, env, logger, taskId, state);
+        ? makeOutcomeFromError(new TaskAbortedError(readGraceEndCause(env.graceEndedSignal)))
+        : await runIntegration(activity, task, env, logger, taskId, state, progressNow, resumed);
     } catch (error) {
       ran = makeOutcomeFromError(error);
     }
+    // A park still in flight decides whether this run answers: once the queue has the task,
+    // whoever carries it on answers, with the same output this run would have given.
+    await state.parking;
+    if (state.parked) ran = { kind: 'handed-off' };
 
-    const progressNow = (): TaskProgress => ({
-      ...(state.checkpoint === undefined ? {} : { checkpoint: state.checkpoint }),
-      handOffCount: progress?.handOffCount ?? 0,
-      firstReceivedAtMs: progress?.firstReceivedAtMs ?? startedAtMs,
-    });
     const outcome =
       ran.kind === 'interrupted' ? await tryHandOff(task, env, logger, progressNow()) : ran;
 
@@ -152,7 +177,7 @@ export const runTask = async (
     notify(logger, () =>
       env.observer?.taskEnded?.({
         ...observed,
-        kind: outcome.kind,
+        kind: state.parked ? 'parked' : outcome.kind,
         ...(outcome.kind === 'failure' ? { errorName: outcome.error } : {}),
         sinceFirstReceivedMs,
         resumed,
@@ -163,7 +188,13 @@ export const runTask = async (
         logger.info('Task abandoned; no answer sent', { sfnError: outcome.sfnError, durationMs });
         break;
       case 'handed-off':
-        logger.info('Task handed off', { durationMs });
+        if (state.parked) {
+          logger.info('Task parked; its wait is carried on from the hand-off queue', {
+            durationMs,
+          });
+        } else {
+          logger.info('Task handed off', { durationMs });
+        }
         break;
       default: {
         const handOffAnswer = env.handOff?.handOffAnswer?.bind(env.handOff);
@@ -192,9 +223,10 @@ export const runTask = async (
             handedOffAnswer: false,
           }),
         );
+        return { outcome, answer: result };
       }
     }
-    return outcome;
+    return { outcome };
   } finally {
     // Heartbeats go on until the answer is delivered: under load an answer can take longer than
     // the rest of an interval to get through, and Step Functions' heartbeat clock runs until then.
@@ -209,6 +241,8 @@ const runIntegration = async (
   logger: Logger,
   taskId: string,
   state: TaskState,
+  progressNow: () => TaskProgress,
+  resumed: boolean,
 ): Promise<TaskOutcome> => {
   let input: unknown;
   try {
@@ -229,7 +263,7 @@ const runIntegration = async (
   const abort = (cause: AbortCause): void => {
     if (!signal.aborted) controller.abort(new TaskAbortedError(cause));
   };
-  const onGraceEnded = (): void => abort({ kind: 'shutdown' });
+  const onGraceEnded = (): void => abort(readGraceEndCause(env.graceEndedSignal));
   const stopListeningForGraceEnd = listenForAbort(env.graceEndedSignal, onGraceEnded);
 
   state.heartbeater = startHeartbeater({
@@ -240,6 +274,7 @@ const runIntegration = async (
     clock: env.clock,
     random: env.random,
     logger,
+    firstBeatAtOnce: resumed,
     onTaskGone: (sfnError) => abort({ kind: 'abandoned', sfnError }),
     onHeartbeatFailed: (errorName) =>
       notify(logger, () =>
@@ -247,6 +282,7 @@ const runIntegration = async (
       ),
   });
 
+  const durableCheckpoint = state.checkpoint !== undefined;
   const context: TaskContext = {
     signal,
     logger,
@@ -258,6 +294,15 @@ const runIntegration = async (
     ...(task.poll === undefined ? {} : { poll: task.poll }),
     checkpoint: (checkpoint) => {
       state.checkpoint = checkpoint;
+      // Only the first checkpoint makes the wait durable; a task carried on from a message that
+      // has one keeps later ones for its hand-back (an older checkpoint resumes just as well).
+      const { handOff } = env;
+      if (handOff === undefined || state.parking !== undefined || durableCheckpoint) return;
+      state.parking = parkTask(handOff, task, progressNow(), logger).then((parked) => {
+        if (!parked) return;
+        state.parked = true;
+        abort({ kind: 'handed-off' });
+      });
     },
   };
   const { integration } = activity;
@@ -305,6 +350,29 @@ const runIntegration = async (
     giveUpTimer.abort();
     stopListeningForGraceEnd();
   }
+};
+
+/**
+ * Makes a wait durable: sends the task with its first checkpoint to the hand-off queue, from where
+ * any worker carries it on. Until the queue has it, the wait goes on here; if the queue refuses
+ * it, it goes on here to the end (as without a queue), and only a stop hands it off.
+ */
+const parkTask = async (
+  handOff: HandOff,
+  task: ReceivedTask,
+  progress: TaskProgress,
+  logger: Logger,
+): Promise<boolean> => {
+  try {
+    if (await handOff.handOffTask(task, progress)) return true;
+    logger.warn('Parking declined; the wait goes on in this worker');
+  } catch (error) {
+    logger.warn('Parking the wait failed; it goes on in this worker', {
+      errorName: readErrorName(error),
+      errorMessage: error instanceof Error ? error.message : String(error),
+    });
+  }
+  return false;
 };
 
 /** An interrupted task is handed off when a target takes it, else failed as interrupted. */

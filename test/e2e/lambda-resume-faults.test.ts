@@ -1,8 +1,9 @@
 /**
- * Acceptance (issue 6, Lambda): what happens to a handed-off task when the world changes between
- * invocations: the execution is stopped (the resumer's first heartbeat sees it and cleans up), or
- * the re-queue fails (the record is reported as a batch item failure, SQS redelivers it, and the
- * task still completes, answered once).
+ * Acceptance (issues 6 and 18, Lambda): what happens to a parked wait when the world changes
+ * between invocations: the execution is stopped (the resumer's first heartbeat sees it and cleans
+ * up), a hand-back fails (the record is released at once and reported as a batch item failure, so
+ * the task still completes, answered once), or Step Functions refuses the answer (it is handed on
+ * as an answer and delivered once).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -108,29 +109,31 @@ describe('Lambda resumer faults on the local stack', () => {
     assert.equal(lambda.metrics.total('TasksSucceeded'), 0);
   });
 
-  test('a re-queue that fails is redelivered within seconds, not after the visibility timeout, and the task completes, answered once', async () => {
+  test('a hand-back that fails releases its record at once, not after the visibility timeout, and the task completes, answered once', async () => {
     const { env } = lambda;
     const arn = await env.createStateMachine(
       withLocalCluster(makeDefinition(4_000), env.stack.cluster),
     );
     const sentBefore = lambda.sentBodies.length;
+    const failuresBefore = lambda.batchItemFailures.length;
     lambda.startLambdaService();
     const executionArn = await env.startExecution(arn, { jobName: 'requeue-job' });
-    await waitUntil('the task is handed off', () => lambda.sentBodies.length > sentBefore);
-    // The SDK retries: fail every attempt of the resumer's next re-queue.
+    await waitUntil('the wait is parked', () => lambda.sentBodies.length > sentBefore);
+    // The SDK retries: fail every attempt of the resumer's next hand-back.
     lambda.sqs.faults.failNext('SendMessage', { type: 'ServiceUnavailable', statusCode: 503 }, 10);
     // Well under the 120 s visibility timeout.
     const execution = await env.waitForExecution(executionArn, 20_000);
     await lambda.stopLambdaService();
-    // Faults the re-queues did not use up must not hit the next test's sends.
+    // Faults the hand-backs did not use up must not hit the next test's sends.
     lambda.sqs.faults.clear();
 
     assert.equal(execution.status, 'SUCCEEDED', `${execution.error}: ${execution.cause}`);
     assert.equal(JSON.parse(execution.output ?? '{}').metadata.name, 'requeue-job');
-    assert.ok(lambda.batchItemFailures.length >= 1, 'a record was reported failed');
-    assert.ok(lambda.visibilityChanges.length >= 1, 'the failed record was made visible again');
-    // The harness's re-queue delay.
-    for (const change of lambda.visibilityChanges) assert.equal(change.visibilitySeconds, 1);
+    assert.ok(lambda.batchItemFailures.length > failuresBefore, 'a record was reported failed');
+    assert.ok(
+      lambda.visibilityChanges.some((change) => change.visibilitySeconds === 0),
+      'the record was released at once',
+    );
     const history = await env.history(executionArn);
     const answers = history.filter((event) => event.type === 'ActivitySucceeded');
     assert.equal(answers.length, 1);
@@ -164,23 +167,23 @@ describe('Lambda resumer faults on the local stack', () => {
     try {
       lambda.startLambdaService();
       const executionArn = await env.startExecution(arn, { jobName: 'answer-job' });
-      // The poller hands the answer off; a resumer, still refused, queues it again.
+      // The wait is parked; a resumer computes the answer, is refused until its invocation
+      // ends and hands the answer on; the next resumer, still refused, hands it on again.
       await waitUntil(
-        'the answer is re-queued by a resumer',
-        () => answerMessages().some((message) => message.handOffCount >= 2),
+        'the answer is handed on by a second resumer',
+        () => answerMessages().length >= 2,
         20_000,
       );
-      const [first] = answerMessages();
+      const sent = lambda.sentBodies.slice(sentBefore).map((body) => JSON.parse(body));
+      assert.equal(sent[0]?.version, 1, 'first the park: the wait, once its Job exists');
+      assert.equal(sent[0]?.handOffCount, 1);
+      const firstAnswerAt = sent.findIndex((message) => message.version === 2);
       assert.equal(
-        first?.handOffCount,
-        1,
-        "the first hand-off is the poller's answer, not the task",
-      );
-      assert.equal(
-        lambda.sentBodies.slice(sentBefore).filter((body) => JSON.parse(body).version === 1).length,
+        sent.slice(firstAnswerAt).filter((message) => message.version === 1).length,
         0,
-        'the task itself was never handed off',
+        'once answered, the task is never run again',
       );
+      const [first] = answerMessages();
       const refused = await env.history(executionArn);
       assert.equal(refused.filter((event) => event.type === 'ActivitySucceeded').length, 0);
 

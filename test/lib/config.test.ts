@@ -143,7 +143,7 @@ describe('configuration', () => {
   });
 
   test('the variable table lists every variable with its default', () => {
-    assert.equal(configVariables.length, 26);
+    assert.equal(configVariables.length, 27);
     assert.ok(
       configVariables.every(
         (v) => (v.name.startsWith('EKS_WORKER_') || v.name === 'AWS_REGION') && v.meaning !== '',

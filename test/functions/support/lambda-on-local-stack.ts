@@ -27,7 +27,7 @@ import { makeSqsHandOffQueue } from '../../../lib/aws/sqs-hand-off-queue.ts';
 import { loadConfig, type WorkerConfig } from '../../../lib/config.ts';
 import { composeWorker } from '../../../lib/hosts/compose.ts';
 import type { LambdaRuntime } from '../../../lib/hosts/lambda-runtime.ts';
-import type { HandOffQueue } from '../../../lib/worker/ports.ts';
+import type { LeaseQueue } from '../../../lib/worker/ports.ts';
 
 /** Metrics that keep their EMF documents instead of printing them. */
 export class CapturedMetrics extends Metrics {
@@ -72,7 +72,7 @@ export interface LambdaOnLocalStack {
 }
 
 /** One SQS second in the local SQS, scaled down so delays and visibility timeouts are short. */
-const sqsSecondMs = 50;
+const sqsSecondMs = 1_000;
 
 export const startLambdaOnLocalStack = async (options: {
   invocationMs: number;
@@ -126,7 +126,7 @@ export const startLambdaOnLocalStack = async (options: {
       longPollBudgetMs: 800,
       taskFinishBudgetMs: 300,
       handOffReserveMs: 600,
-      requeueDelaySeconds: 1,
+      leaseSeconds: 5,
       // These tests are about hand-offs, not the policy (test/lib/policy, test/e2e/policy).
       policy: allowEverythingPolicy,
       ...options.config,
@@ -144,7 +144,8 @@ export const startLambdaOnLocalStack = async (options: {
   const sentBodies: string[] = [];
   const sqsQueue = makeSqsHandOffQueue({ client: sqsClient, queueUrl });
   const visibilityChanges: { receiptHandle: string; visibilitySeconds: number }[] = [];
-  const queue: HandOffQueue = {
+  const queue: LeaseQueue = {
+    ...sqsQueue,
     send: async (body, sendOptions) => {
       await sqsQueue.send(body, sendOptions);
       sentBodies.push(body);

@@ -81,7 +81,8 @@ describe('Lambda configuration', () => {
     assert.equal(config.longPollBudgetMs, 65_000);
     assert.equal(config.taskFinishBudgetMs, 30_000);
     assert.equal(config.handOffReserveMs, 20_000);
-    assert.equal(config.requeueDelaySeconds, 5);
+    assert.equal(config.leaseSeconds, 30);
+    assert.equal(config.maxCarriedTasks, 2_000);
     assert.equal(config.handOffQueueUrl, undefined);
   });
 
@@ -90,19 +91,21 @@ describe('Lambda configuration', () => {
       ...base,
       EKS_WORKER_HANDOFF_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/q',
       EKS_WORKER_LONG_POLL_BUDGET_MS: '1000',
-      EKS_WORKER_REQUEUE_DELAY_SECONDS: '30',
+      EKS_WORKER_LEASE_SECONDS: '45',
+      EKS_WORKER_MAX_CARRIED_TASKS: '500',
     });
     assert.equal(config.handOffQueueUrl, 'https://sqs.us-east-1.amazonaws.com/123456789012/q');
     assert.equal(config.longPollBudgetMs, 1_000);
-    assert.equal(config.requeueDelaySeconds, 30);
+    assert.equal(config.leaseSeconds, 45);
+    assert.equal(config.maxCarriedTasks, 500);
   });
 
-  test('a re-queue delay above SQS’s 900 s and a queue URL that is not a URL are refused', () => {
+  test('a lease shorter than 5 s and a queue URL that is not a URL are refused', () => {
     assert.throws(
       () =>
         loadConfig({
           ...base,
-          EKS_WORKER_REQUEUE_DELAY_SECONDS: '901',
+          EKS_WORKER_LEASE_SECONDS: '4',
           EKS_WORKER_HANDOFF_QUEUE_URL: 'not a url',
         }),
       (error: unknown) => error instanceof ConfigError && error.problems.length === 2,

@@ -99,7 +99,41 @@ describe('guardIntegration', () => {
 
   test('an integration without resume stays without one', () => {
     const inner: Integration = { activitySuffix: 'eks-runJob', run: async () => 'ran' };
-    assert.equal(guardIntegration(inner, policy).resume, undefined);
+    const guarded = guardIntegration(inner, policy);
+    assert.equal(guarded.resume, undefined);
+    assert.equal(Object.hasOwn(guarded, 'resume'), false);
+  });
+
+  test("decorates: every field but run and resume is the integration's own, an added one too", () => {
+    const { inner } = makeInner('eks-runJob-sync');
+    // A field Integration may gain later: the guard must carry it without naming it.
+    const extra = { sentinel: Symbol('extra') };
+    const decorated = Object.assign(inner, {
+      outputTooLargeAdvice: "Ask for less: use 'limit'.",
+      someFutureField: extra,
+    });
+    const guarded = guardIntegration(decorated, policy);
+    const fieldsOf = (integration: object) =>
+      Object.keys(integration)
+        .filter((key) => key !== 'run' && key !== 'resume')
+        .sort();
+    assert.deepEqual(fieldsOf(guarded), fieldsOf(decorated));
+    assert.deepEqual(fieldsOf(guarded), [
+      'activitySuffix',
+      'outputTooLargeAdvice',
+      'someFutureField',
+    ]);
+    for (const key of fieldsOf(decorated)) {
+      assert.equal(
+        (guarded as unknown as Record<string, unknown>)[key],
+        (decorated as unknown as Record<string, unknown>)[key],
+        key,
+      );
+    }
+    assert.equal(guarded.outputTooLargeAdvice, "Ask for less: use 'limit'.");
+    // run and resume are the guard's, not the integration's unchecked ones.
+    assert.notEqual(guarded.run, decorated.run);
+    assert.notEqual(guarded.resume, decorated.resume);
   });
 });
 

@@ -8,7 +8,12 @@ import { loadConfig, type WorkerConfig } from '../../../../lib/config.ts';
 import { composeWorker } from '../../../../lib/hosts/compose.ts';
 import type { LambdaRuntime } from '../../../../lib/hosts/lambda-runtime.ts';
 import type { Integration } from '../../../../lib/integrations/types.ts';
-import type { ActivityApi, HandOffQueue } from '../../../../lib/worker/ports.ts';
+import type {
+  ActivityApi,
+  LeaseChangeFailure,
+  LeasedMessage,
+  LeaseQueue,
+} from '../../../../lib/worker/ports.ts';
 
 /** A Lambda context whose remaining time counts down in real time from `remainingMs`. */
 export const makeCountdownContext = (remainingMs: number) => {
@@ -19,12 +24,44 @@ export const makeCountdownContext = (remainingMs: number) => {
   };
 };
 
-/** A queue that keeps what it was sent, or fails the next sends when told to. */
-export class MemoryQueue implements HandOffQueue {
+/**
+ * A queue that keeps what it was sent, or fails the next sends when told to. Receives hand out
+ * each sent message once, with no visibility timing (tests of leases use the local SQS:
+ * test/support/local-lease-queue.ts).
+ */
+export class MemoryQueue implements LeaseQueue {
   readonly sent: { body: string; delaySeconds: number }[] = [];
   readonly visibilityChanges: { receiptHandle: string; visibilitySeconds: number }[] = [];
+  readonly deleted: string[] = [];
   failures = 0;
   visibilityFailures = 0;
+  #received = 0;
+
+  async receive(options: { maxMessages: number }): Promise<LeasedMessage[]> {
+    await Promise.resolve();
+    const taken = this.sent.slice(this.#received, this.#received + options.maxMessages);
+    const first = this.#received;
+    this.#received += taken.length;
+    return taken.map((entry, index) => ({
+      messageId: `m${first + index}`,
+      body: entry.body,
+      receiptHandle: `r${first + index}`,
+      receiveCount: 1,
+    }));
+  }
+
+  async changeVisibilities(
+    entries: readonly { receiptHandle: string; visibilitySeconds: number }[],
+  ): Promise<LeaseChangeFailure[]> {
+    for (const entry of entries)
+      await this.changeVisibility(entry.receiptHandle, entry.visibilitySeconds);
+    return [];
+  }
+
+  async delete(receiptHandle: string): Promise<void> {
+    await Promise.resolve();
+    this.deleted.push(receiptHandle);
+  }
 
   async send(body: string, options: { delaySeconds: number }): Promise<void> {
     await Promise.resolve();
@@ -66,7 +103,6 @@ export const makeScaledConfig = (
       longPollBudgetMs: 300,
       taskFinishBudgetMs: 200,
       handOffReserveMs: 200,
-      requeueDelaySeconds: 1,
       ...overrides,
     },
   );
@@ -81,7 +117,7 @@ export const makeTestRuntime = (parts: {
   integrations: readonly Integration[];
   metrics: Metrics;
   logger: Logger;
-  handOffQueue?: HandOffQueue;
+  handOffQueue?: LeaseQueue;
 }): LambdaRuntime => ({
   ...composeWorker(parts.config, 'lambda-poller', {
     logger: parts.logger,
