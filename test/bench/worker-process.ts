@@ -48,6 +48,16 @@ export const resetPeakRss = (pid: number): boolean => {
   }
 };
 
+/** User+system CPU seconds of a process so far (Linux /proc; clock ticks are 100 Hz there). */
+export const readCpuSeconds = (pid: number): number => {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+};
+
 export interface WorkerProcess {
   child: ChildProcess;
   pid: number;

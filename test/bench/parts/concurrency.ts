@@ -10,12 +10,13 @@
  * `BENCH_DUMP_TASKS=<file>` writes every task's record (handed out, heartbeats, answer, all in
  * the bench's performance.now() milliseconds) and when its Job ended, to see when gaps happen.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type BenchEnv, startBenchEnv } from '../bench-env.ts';
 import { percentile, runPool, toMiB } from '../stats.ts';
 import {
+  readCpuSeconds,
   readMemory,
   resetPeakRss,
   type WorkerRunMode,
@@ -79,16 +80,6 @@ export interface ConcurrencyResult {
   sampledPeakRssMiB: number;
   peakResetByKernel: boolean;
 }
-
-/** User+system CPU seconds of a process so far (Linux /proc; clock ticks are 100 Hz there). */
-const readCpuSeconds = (pid: number): number => {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
-};
 
 const countHeld = (env: BenchEnv): number => {
   let held = 0;

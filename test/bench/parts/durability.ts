@@ -27,7 +27,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { localIdentities, localRegion } from '../../../infra/local-stack/identities.ts';
@@ -36,7 +36,7 @@ import { type BenchEnv, type BenchWorker, startBenchEnv } from '../bench-env.ts'
 import { installKubeRequestCounter } from '../kube-request-counter.ts';
 import { type MergedTask, mergeTaskViews } from '../sfn-recorder.ts';
 import { percentile, runPool, type Summary, summarize } from '../stats.ts';
-import type { WorkerRunMode } from '../worker-process.ts';
+import { readCpuSeconds, type WorkerRunMode } from '../worker-process.ts';
 
 /**
  * Amazon SQS, Standard queue, US East (N. Virginia): $0.40 per million requests after the first
@@ -157,7 +157,15 @@ export interface DurabilityResult {
   };
   replicas: ReplicaReport[];
   /** Every 15 s: the hand-off queue, and the tasks each live replica heartbeated in the last 25 s. */
-  samples: { atS: number; visible: number; inFlight: number; held: Record<string, number> }[];
+  samples: {
+    atS: number;
+    visible: number;
+    inFlight: number;
+    held: Record<string, number>;
+    /** CPU used in the last window: the bench process (every server) and each worker. */
+    cpuPercent: Record<string, number>;
+    benchLoopDelayMs: { p99: number; max: number };
+  }[];
   /** Seconds since the executions started. */
   timeline: Record<string, number>;
   disturbanceEndedBeforeFirstJobEnd: boolean;
@@ -437,12 +445,14 @@ export const runDurability = async (options: DurabilityOptions): Promise<Durabil
       return held;
     };
     // Every 15 s: the queue, and how many tasks each live replica heartbeats (= carries).
-    const samples: {
-      atS: number;
-      visible: number;
-      inFlight: number;
-      held: Record<string, number>;
-    }[] = [];
+    const samples: DurabilityResult['samples'] = [];
+    // The bench process hosts every server (Step Functions, the API server, SQS, the proxies): if
+    // its event loop stalls, requests stall with it and the figures would blame the workers.
+    const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    loopDelay.enable();
+    const cpuAt = new Map<number, number>();
+    let benchCpu = process.cpuUsage();
+    let sampledAtMs = performance.now();
     const sampler = (async () => {
       for (;;) {
         try {
@@ -457,19 +467,42 @@ export const runDurability = async (options: DurabilityOptions): Promise<Durabil
             held[worker.name] = heldBy(worker);
           }
         }
+        const windowS = (performance.now() - sampledAtMs) / 1000;
+        sampledAtMs = performance.now();
+        const cpuPercent: Record<string, number> = {};
+        const benchUsed = process.cpuUsage(benchCpu);
+        benchCpu = process.cpuUsage();
+        cpuPercent.bench = Math.round((benchUsed.user + benchUsed.system) / 1e4 / windowS);
+        for (const worker of benchEnv.workers) {
+          const now = readCpuSeconds(worker.worker.pid);
+          if (Number.isNaN(now)) continue;
+          const before = cpuAt.get(worker.worker.pid) ?? 0;
+          cpuAt.set(worker.worker.pid, now);
+          cpuPercent[worker.name] = Math.round(((now - before) / windowS) * 100);
+        }
         const sample = {
           atS: at(),
           visible: queue?.visible.length ?? 0,
           inFlight: queue?.inFlight.length ?? 0,
           held,
+          cpuPercent,
+          benchLoopDelayMs: {
+            p99: Math.round(loopDelay.percentile(99) / 1e6),
+            max: Math.round(loopDelay.max / 1e6),
+          },
         };
+        loopDelay.reset();
         samples.push(sample);
         console.log(
           `  ${String(sample.atS).padStart(6)} s: queue ${sample.visible} visible, ${sample.inFlight} in flight; heartbeating: ${Object.entries(
             held,
           )
             .map(([name, n]) => `${name} ${n}`)
-            .join(', ')}`,
+            .join(', ')}; CPU % ${Object.entries(cpuPercent)
+            .map(([name, n]) => `${name.replace('bench-worker-', 'w')} ${n}`)
+            .join(
+              ', ',
+            )}; bench loop delay p99 ${sample.benchLoopDelayMs.p99} ms, max ${sample.benchLoopDelayMs.max} ms`,
         );
       }
     })();
@@ -494,8 +527,16 @@ export const runDurability = async (options: DurabilityOptions): Promise<Durabil
       }
       return true;
     };
-    await waitFor('every Job to exist', () => jobUids.size >= tasks + 2, 180_000);
-    mark('every Job exists');
+    // A task that failed before its Job existed never gets one: wait for a Job or an answer.
+    const settledOrCreated = () => {
+      if (jobUids.size >= tasks + 2) return true;
+      const views = mergeTaskViews(workers.map((w) => w.recorder));
+      return names.every(
+        (n) => jobUids.has(n) || (views.get(n) ?? []).some((t) => t.answeredAtMs !== undefined),
+      );
+    };
+    await waitFor('every Job to exist', settledOrCreated, 180_000);
+    mark(`${names.filter((n) => jobUids.has(n)).length} Jobs exist`);
     const carried = () => sqs.inspect.queue(queueUrl)?.inFlight.length ?? 0;
     await waitFor(
       `${tasks} tasks carried (in flight in the queue)`,
@@ -613,6 +654,7 @@ export const runDurability = async (options: DurabilityOptions): Promise<Durabil
     snapshot('end');
     stopSampling.abort();
     await sampler;
+    loopDelay.disable();
     mark('every execution answered (or given up)');
     const lastJobEnd = Math.max(0, ...names.map((n) => benchEnv.jobEndedAtMs.get(n) ?? 0));
     if (lastJobEnd > 0) timeline['last Job ended'] = at(lastJobEnd);
