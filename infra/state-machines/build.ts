@@ -24,8 +24,8 @@ import {
 /**
  * Seconds without a heartbeat after which Step Functions fails a `.sync` activity task with
  * `States.HeartbeatTimeout`. The worker heartbeats every 20 s by default
- * (`EKS_WORKER_HEARTBEAT_INTERVAL_MS`), so 60 s tolerates two lost heartbeats; it must also
- * exceed the Lambda hand-off's re-queue delay plus the SQS batching window.
+ * (`EKS_WORKER_HEARTBEAT_INTERVAL_MS`), and a wait whose carrier died is taken over within the
+ * 30 s lease (`EKS_WORKER_LEASE_SECONDS`): at most about 51 s without a heartbeat, under 60.
  */
 export const syncHeartbeatSeconds = 60;
 

@@ -49,7 +49,11 @@ export interface ProcessMetrics {
   /** Counts task events; give it to the worker. */
   readonly observer: TaskObserver;
   /** Reports the poll loop's state as gauges, read at each scrape. */
-  trackPollLoop(read: { busySlots(): number; pollsInFlight(): number }): void;
+  trackPollLoop(read: {
+    busySlots(): number;
+    pollsInFlight(): number;
+    carriedTasks(): number;
+  }): void;
 }
 
 /** Creates a registry of its own (never the global one) with every worker metric. */
@@ -79,7 +83,7 @@ export const makeProcessMetrics = (): ProcessMetrics => {
     buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 14_400],
     registers: [registry],
   });
-  type PollLoop = { busySlots(): number; pollsInFlight(): number };
+  type PollLoop = { busySlots(): number; pollsInFlight(): number; carriedTasks(): number };
   let pollLoop: PollLoop | undefined;
   // Read at scrape time from the poll loop, 0 until it is tracked.
   const addPollLoopGauge = (name: string, help: string, read: (loop: PollLoop) => number) =>
@@ -98,6 +102,11 @@ export const makeProcessMetrics = (): ProcessMetrics => {
   );
   addPollLoopGauge('polls_in_flight', 'GetActivityTask long polls in flight.', (loop) =>
     loop.pollsInFlight(),
+  );
+  addPollLoopGauge(
+    'carried_tasks',
+    'Parked `.sync` waits this process carries from the hand-off queue (EKS_WORKER_MAX_CARRIED_TASKS at most).',
+    (loop) => loop.carriedTasks(),
   );
 
   const observer: TaskObserver = {

@@ -4,6 +4,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { WorkerConfig } from '../config.ts';
+import type { Carrier } from '../worker/carrier.ts';
 import type { ActivityApi, TaskObserver } from '../worker/ports.ts';
 import type { Worker } from '../worker/worker.ts';
 import { makePollLoopHealth } from './process-health.ts';
@@ -14,7 +15,7 @@ import { makeProcessMetrics } from './process-metrics.ts';
 export interface ProcessObservability {
   readonly activityApi: ActivityApi;
   readonly observer?: TaskObserver;
-  onStarted(worker: Worker): void;
+  onStarted(worker: Worker, carrier?: Carrier): void;
   onStopping(): void;
   close(): Promise<void>;
 }
@@ -45,11 +46,12 @@ export const startProcessObservability = async (
   return {
     activityApi: health.activityApi,
     observer: metrics.observer,
-    onStarted: (worker) => {
+    onStarted: (worker, carrier) => {
       health.started(() => worker.busySlots);
       metrics.trackPollLoop({
         busySlots: () => worker.busySlots,
         pollsInFlight: () => health.pollsInFlight,
+        carriedTasks: () => carrier?.carriedCount ?? 0,
       });
     },
     onStopping: health.stopping,

@@ -178,9 +178,11 @@ export const carryMessage = (message: LeasedMessage, context: CarriedTaskContext
       ({ answer } = await runTask(activity, task, environment, progress));
     }
     // Released (its hand-back failed): the message itself carries the task on, so an event
-    // source must not delete it. Lost: another carrier holds it now.
-    if (state.released || state.leaseLost) return 'retry';
+    // source must not delete it. Replaced: a newer message carries it. Lost: another carrier
+    // holds it now.
+    if (state.released) return 'retry';
     if (state.replaced) return 'done';
+    if (state.leaseLost) return 'retry';
     // An answer Step Functions would not take (refused, or retries ran out) is not deleted: the
     // message comes back once its lease ends, and its next carrier tries again from the Job.
     if (answer === 'gave-up') return 'retry';

@@ -7,7 +7,10 @@ import {
   timeToCompletionName,
 } from '../../../lib/hosts/process-metrics.ts';
 
-const ended = (kind: 'success' | 'failure' | 'abandoned' | 'handed-off', errorName?: string) => ({
+const ended = (
+  kind: 'success' | 'failure' | 'abandoned' | 'parked' | 'handed-off',
+  errorName?: string,
+) => ({
   activityName: 'p-eks-call',
   integration: 'eks:call',
   kind,
@@ -43,6 +46,8 @@ describe('Prometheus metrics of the process host', () => {
     observer.taskEnded?.(ended('failure', 'EKS.JobFailed'));
     observer.taskEnded?.(ended('failure', 'EKS.JobFailed'));
     observer.taskEnded?.(ended('handed-off'));
+    observer.taskEnded?.(ended('parked'));
+    observer.taskEnded?.(ended('parked'));
     observer.heartbeatFailed?.({ activityName: 'a', errorName: 'TaskTimedOut' });
     observer.answerEnded?.({ activityName: 'a', result: 'gave-up', handedOffAnswer: false });
     observer.answerEnded?.({ activityName: 'a', result: 'handed-off', handedOffAnswer: false });
@@ -52,6 +57,7 @@ describe('Prometheus metrics of the process host', () => {
     assert.equal(sample(text, 'eks_activity_worker_tasks_started_total'), 1);
     assert.equal(sample(text, 'eks_activity_worker_tasks_resumed_total'), 1);
     assert.equal(sample(text, 'eks_activity_worker_tasks_succeeded_total'), 1);
+    assert.equal(sample(text, 'eks_activity_worker_tasks_parked_total'), 2);
     assert.equal(
       sample(text, 'eks_activity_worker_tasks_failed_total{error_name="EKS.JobFailed"}'),
       2,
@@ -66,10 +72,18 @@ describe('Prometheus metrics of the process host', () => {
     assert.equal(sample(text, `${timeToCompletionName}_sum`), 7.5);
   });
 
-  test('the poll loop gauges are read at each scrape', async () => {
+  test('the poll loop and carrier gauges are read at each scrape', async () => {
     const metrics = makeProcessMetrics();
     let busy = 3;
-    metrics.trackPollLoop({ busySlots: () => busy, pollsInFlight: () => 2 });
+    let carried = 7;
+    metrics.trackPollLoop({
+      busySlots: () => busy,
+      pollsInFlight: () => 2,
+      carriedTasks: () => carried,
+    });
+    assert.equal(sample(await metrics.registry.metrics(), 'eks_activity_worker_carried_tasks'), 7);
+    carried = 0;
+    assert.equal(sample(await metrics.registry.metrics(), 'eks_activity_worker_carried_tasks'), 0);
     assert.equal(sample(await metrics.registry.metrics(), 'eks_activity_worker_busy_slots'), 3);
     busy = 5;
     assert.equal(sample(await metrics.registry.metrics(), 'eks_activity_worker_busy_slots'), 5);
