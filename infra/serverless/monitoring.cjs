@@ -12,6 +12,7 @@
  * Usage in serverless.yml: `${file(./infra/serverless/monitoring.cjs):resources}`.
  */
 const { activitySuffixes, toLogicalId } = require('./activities.cjs');
+const { maxReceiveCount } = require('./hand-off-queue.cjs');
 
 const service = 'eks-activity-worker';
 const namespace = 'EksActivityWorker';
@@ -24,17 +25,30 @@ const pollerFunction = 'PollerLambdaFunction';
 const resumerFunction = 'ResumerLambdaFunction';
 
 /**
- * Oldest message in the hand-off queue, seconds. A resumer holds a record while it runs its task
- * (up to the 900 s function timeout) and then re-queues a fresh message, so a healthy queue never
- * holds one much older than an invocation; twice that means records are not being taken or are
- * waiting out the visibility timeout after failures.
+ * Waits not carried: the hand-off queue's visible messages. A carried wait is an in-flight message
+ * (leased), for as long as its task runs, hours if need be, so the age of the oldest message says
+ * nothing any more; a visible one is a wait no carrier holds, and so nobody heartbeats. Parked
+ * waits and hand-backs are visible for a moment until a carrier receives them, so one sample is
+ * not enough: the alarm wants a visible message in 2 consecutive minutes.
  */
-const handOffBacklogSeconds = 1800;
+const notCarried = { periodSeconds: 60, evaluationPeriods: 2 };
 
-/** An alarm on one metric: any data point at or over `threshold` in a 5-minute period. */
+/**
+ * An alarm on one metric: any data point at or over `threshold` in a 5-minute period, or in
+ * `datapoints` of the last `evaluationPeriods` periods.
+ */
 const makeAlarm =
   (actions) =>
-  ({ name, description, metric, statistic = 'Sum', threshold = 1, periodSeconds = 300 }) => ({
+  ({
+    name,
+    description,
+    metric,
+    statistic = 'Sum',
+    threshold = 1,
+    periodSeconds = 300,
+    evaluationPeriods = 1,
+    datapoints = evaluationPeriods,
+  }) => ({
     Type: 'AWS::CloudWatch::Alarm',
     Properties: {
       AlarmName: name,
@@ -44,8 +58,8 @@ const makeAlarm =
       Dimensions: Object.entries(metric.dimensions).map(([Name, Value]) => ({ Name, Value })),
       Statistic: statistic,
       Period: periodSeconds,
-      EvaluationPeriods: 1,
-      DatapointsToAlarm: 1,
+      EvaluationPeriods: evaluationPeriods,
+      DatapointsToAlarm: datapoints,
       Threshold: threshold,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       // No data means nothing happened (no failures, no tasks): not an alarm.
@@ -91,17 +105,17 @@ const describeMonitoring = ({ stage, pickupAlarmSeconds, alarmTopicArn = '' }) =
   const resources = {
     HandOffDeadLetterQueueAlarm: alarm({
       name: `${prefix}-handoff-dlq-not-empty`,
-      description:
-        'Hand-off messages a resumer failed 5 times are in the dead-letter queue: their tasks wait for their timeout. Fix the cause (resumer logs), then redrive.',
+      description: `Hand-off messages received ${maxReceiveCount} times without being settled (unreadable, or their carriers kept dying or losing the lease) are in the dead-letter queue: their tasks get no heartbeat and time out. Fix the cause (resumer logs, messageId), then redrive.`,
       metric: queueMetric('ApproximateNumberOfMessagesVisible', 'HandOffDeadLetterQueue'),
       statistic: 'Maximum',
     }),
-    HandOffQueueBacklogAlarm: alarm({
-      name: `${prefix}-handoff-backlog`,
-      description: `A hand-off message (a task to carry on, or an answer to deliver) has waited over ${handOffBacklogSeconds} s: resumers are not taking the queue.`,
-      metric: queueMetric('ApproximateAgeOfOldestMessage', 'HandOffQueue'),
+    HandOffWaitsNotCarriedAlarm: alarm({
+      name: `${prefix}-handoff-waits-not-carried`,
+      description:
+        'The hand-off queue has had visible messages for 2 minutes: .sync waits (or answers to deliver) that no carrier holds, so nobody heartbeats them, and they time out after their HeartbeatSeconds. Carriers are full or not running. Lambda: resumer errors and throttles; raise resumerMaximumConcurrency, or the resumer memory together with EKS_WORKER_MAX_CARRIED_TASKS. Process replicas: add replicas, or raise EKS_WORKER_MAX_CARRIED_TASKS (and memory); every replica needs EKS_WORKER_HANDOFF_QUEUE_URL.',
+      metric: queueMetric('ApproximateNumberOfMessagesVisible', 'HandOffQueue'),
       statistic: 'Maximum',
-      threshold: handOffBacklogSeconds,
+      ...notCarried,
     }),
     PollerErrorsAlarm: alarm({
       name: `${prefix}-poller-errors`,
@@ -218,6 +232,7 @@ const dashboardBody = (stage) => {
             'TasksFailed',
             'TasksAbandoned',
             'HandOffs',
+            'TasksParked',
           ].map(count),
         },
         {
@@ -267,28 +282,23 @@ const dashboardBody = (stage) => {
           ],
         },
         {
-          title: 'Hand-off queue',
+          // No age of the oldest message: carried waits are in-flight messages that live as long
+          // as their tasks, and that metric counts them.
+          title: 'Hand-off queue: waits carried and not',
           metrics: [
-            [
-              'AWS/SQS',
-              'ApproximateNumberOfMessagesVisible',
-              'QueueName',
-              sub('HandOffQueue.QueueName'),
-              { stat: 'Maximum' },
-            ],
             [
               'AWS/SQS',
               'ApproximateNumberOfMessagesNotVisible',
               'QueueName',
               sub('HandOffQueue.QueueName'),
-              { stat: 'Maximum' },
+              { stat: 'Maximum', label: 'carried (in flight, leased)' },
             ],
             [
               'AWS/SQS',
-              'ApproximateAgeOfOldestMessage',
+              'ApproximateNumberOfMessagesVisible',
               'QueueName',
               sub('HandOffQueue.QueueName'),
-              { stat: 'Maximum', yAxis: 'right' },
+              { stat: 'Maximum', label: 'not carried (visible: no heartbeat)' },
             ],
             [
               'AWS/SQS',
@@ -361,5 +371,5 @@ module.exports = async ({ resolveVariable }) => {
   return describeMonitoring({ stage, pickupAlarmSeconds, alarmTopicArn });
 };
 module.exports.describeMonitoring = describeMonitoring;
-module.exports.handOffBacklogSeconds = handOffBacklogSeconds;
+module.exports.notCarried = notCarried;
 module.exports.taskLogsQuery = taskLogsQuery;

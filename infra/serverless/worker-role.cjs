@@ -1,8 +1,10 @@
 /**
- * The long-lived worker's IAM role, for serverless.process.yml (process mode: the activities and
- * this role, no Lambda poller). Its permissions are the Lambda's own, read from serverless.yml's
- * `provider.iam.role.statements` so the two never drift, less the hand-off queue (process mode
- * has no resumer; a stopping process fails what it cannot finish as EKS.WorkerInterrupted).
+ * The long-lived worker's IAM role, for serverless.process.yml (process mode: the activities, the
+ * hand-off queue and this role, no Lambda poller). Its permissions are the Lambda's own, read from
+ * serverless.yml's `provider.iam.role.statements` so the two never drift, the `HandOff` statement
+ * included: every replica parks its `.sync` waits in the hand-off queue and carries waits from it
+ * under a lease (send, receive, change visibility, delete), the queue that serverless.process.yml
+ * declares from the same definition (hand-off-queue.cjs), so `!GetAtt HandOffQueue.Arn` resolves.
  *
  * Trust: EKS Pod Identity (`pods.eks.amazonaws.com`) always; IRSA too when the `oidcProvider`
  * parameter names the cluster's OIDC issuer (`oidc.eks.<region>.amazonaws.com/id/<id>`), for the
@@ -21,16 +23,17 @@ const cloudFormationTags = [
   { tag: '!Ref', resolve: (value) => ({ Ref: value }) },
 ];
 
-/** Sids of the Lambda statements process mode does not need. */
-const lambdaOnlySids = new Set(['HandOff']);
-
-/** serverless.yml's worker statements, without the Lambda-only ones. */
+/**
+ * serverless.yml's worker statements, all of them: none is Lambda-only since process replicas
+ * carry waits too. (The Framework's own statements for log groups and the SQS event source are not
+ * in the file, so they do not come along.)
+ */
 const readWorkerStatements = (serverlessYmlPath = join(__dirname, '../../serverless.yml')) => {
   const document = YAML.parse(readFileSync(serverlessYmlPath, 'utf8'), {
     customTags: cloudFormationTags,
     logLevel: 'silent',
   });
-  return document.provider.iam.role.statements.filter((s) => !lambdaOnlySids.has(s.Sid));
+  return document.provider.iam.role.statements;
 };
 
 /** The trust policy: Pod Identity, and IRSA for one ServiceAccount when an issuer is given. */

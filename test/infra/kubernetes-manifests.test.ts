@@ -106,13 +106,36 @@ describe('the Kubernetes manifests (deploy/kubernetes)', () => {
     assert.doesNotMatch(again.stdout, /created/);
   });
 
-  test('the termination grace covers a 60 s long poll plus the shutdown grace', () => {
+  test('the termination grace covers a 60 s long poll plus the shutdown grace plus a margin', () => {
     const deployment = find('Deployment');
     const configMap = find('ConfigMap') as KubeObject & { data: Record<string, string> };
     const shutdownGraceSeconds = Number(configMap.data.EKS_WORKER_SHUTDOWN_GRACE_MS) / 1000;
+    assert.equal(shutdownGraceSeconds, 25);
+    // 5 s to send the last answers; carried waits go back at the signal, inside this already.
     assert.ok(
-      deployment.spec.template.spec.terminationGracePeriodSeconds >= 60 + shutdownGraceSeconds,
+      deployment.spec.template.spec.terminationGracePeriodSeconds >= 60 + shutdownGraceSeconds + 5,
     );
+  });
+
+  test('the ConfigMap names the process stack’s hand-off queue, so a rollout or a kill fails no wait', () => {
+    const { data } = find('ConfigMap') as KubeObject & { data: Record<string, string> };
+    // serverless.process.yml's queue, <service>-<stage>-handoff (output HandOffQueueUrl), in the
+    // Region and of the stage of the activities it serves.
+    const url =
+      /^https:\/\/sqs\.([a-z0-9-]+)\.amazonaws\.com\/\d{12}\/eks-activity-worker-process-([A-Za-z0-9-]+)-handoff$/.exec(
+        data.EKS_WORKER_HANDOFF_QUEUE_URL ?? '',
+      );
+    assert.ok(url, `an SQS queue URL: ${data.EKS_WORKER_HANDOFF_QUEUE_URL}`);
+    assert.equal(url[1], data.AWS_REGION);
+    for (const arn of (data.EKS_WORKER_ACTIVITY_ARNS ?? '').split(',')) {
+      assert.match(arn.trim(), new RegExp(`:activity:${url[2]}-eks-`), arn);
+    }
+  });
+
+  test('the ConfigMap leaves the task slots at the default 200, which keeps 15 activities polled', () => {
+    const { data } = find('ConfigMap') as KubeObject & { data: Record<string, string> };
+    // 20 slots starved pick-up with 15 activities (README, "Picking up tasks").
+    assert.equal(data.EKS_WORKER_MAX_CONCURRENT_TASKS, undefined);
   });
 
   test('liveness and readiness probe the worker health endpoint it is configured to serve', () => {

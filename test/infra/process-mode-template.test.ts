@@ -1,8 +1,9 @@
 /**
- * serverless.process.yml, packaged offline like serverless.yml: the activities and the worker's
- * IAM role for process mode, no Lambda poller to compete with the process, and the same
- * permissions as the Lambda's role (less the hand-off queue), trusted by EKS Pod Identity and,
- * when the cluster's OIDC issuer is given, IRSA for the manifests' ServiceAccount.
+ * serverless.process.yml, packaged offline like serverless.yml: the activities, the hand-off queue
+ * (the replicas park and carry `.sync` waits there) and the worker's IAM role for process mode, no
+ * Lambda poller to compete with the process, and the same permissions as the Lambda's role (the
+ * hand-off queue's included), trusted by EKS Pod Identity and, when the cluster's OIDC issuer is
+ * given, IRSA for the manifests' ServiceAccount.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -37,7 +38,7 @@ const packageProcessMode = async (outDir: string, params: readonly string[]): Pr
   ]);
 };
 
-describe('serverless.process.yml: activities and the worker role, no Lambda', () => {
+describe('serverless.process.yml: activities, the hand-off queue and the worker role, no Lambda', () => {
   const outDir = mkdtempSync(join(tmpdir(), 'process-mode-package-'));
   let template: CfnTemplate;
   let lambdaTemplate: CfnTemplate;
@@ -59,7 +60,7 @@ describe('serverless.process.yml: activities and the worker role, no Lambda', ()
       Policies: { PolicyDocument: { Statement: Statement[] } }[];
     };
 
-  test('declares the same 15 activities as the Lambda stack, and no function, queue or schedule', () => {
+  test('declares the same 15 activities as the Lambda stack, and no function or schedule', () => {
     const activityNames = (t: CfnTemplate) =>
       Object.values(t.Resources)
         .filter((r) => r.Type === 'AWS::StepFunctions::Activity')
@@ -68,7 +69,11 @@ describe('serverless.process.yml: activities and the worker role, no Lambda', ()
     assert.equal(activityNames(template).length, 15);
     assert.deepEqual(activityNames(template), activityNames(lambdaTemplate));
     const types = typesOf(template);
-    for (const absent of ['AWS::Lambda::Function', 'AWS::SQS::Queue', 'AWS::Events::Rule']) {
+    for (const absent of [
+      'AWS::Lambda::Function',
+      'AWS::Lambda::EventSourceMapping',
+      'AWS::Events::Rule',
+    ]) {
       assert.ok(!types.includes(absent), `no ${absent}`);
     }
     assert.ok(
@@ -80,18 +85,55 @@ describe('serverless.process.yml: activities and the worker role, no Lambda', ()
     });
   });
 
-  test('the worker role has the Lambda role’s statements, except the hand-off queue', () => {
+  test('the hand-off queue and its dead-letter queue, as in the Lambda stack, under this service’s names', () => {
+    const ids = ['HandOffQueue', 'HandOffDeadLetterQueue', 'HandOffQueuesTlsOnly'];
+    for (const id of ids) {
+      const { QueueName: name, ...rest } = template.Resources[id]?.Properties ?? {};
+      const { QueueName: lambdaName, ...lambdaRest } =
+        lambdaTemplate.Resources[id]?.Properties ?? {};
+      assert.deepEqual(rest, lambdaRest, id);
+      assert.equal(template.Resources[id]?.Type, lambdaTemplate.Resources[id]?.Type, id);
+      // Its own names: both stacks can exist in one account without sharing waits.
+      if (name !== undefined) {
+        assert.match(String(name), /^eks-activity-worker-process-test-handoff(-dlq)?$/, id);
+        assert.notEqual(name, lambdaName);
+      }
+    }
+    const queue = template.Resources.HandOffQueue?.Properties ?? {};
+    assert.equal(queue.VisibilityTimeout, 900);
+    assert.equal(queue.SqsManagedSseEnabled, true);
+    assert.deepEqual(queue.RedrivePolicy, {
+      deadLetterTargetArn: { 'Fn::GetAtt': ['HandOffDeadLetterQueue', 'Arn'] },
+      maxReceiveCount: 10,
+    });
+    assert.equal(template.Resources.HandOffDeadLetterQueue?.Properties.SqsManagedSseEnabled, true);
+    // For the ConfigMap's EKS_WORKER_HANDOFF_QUEUE_URL.
+    assert.deepEqual(template.Outputs.HandOffQueueUrl?.Value, { Ref: 'HandOffQueue' });
+    assert.deepEqual(template.Outputs.HandOffDeadLetterQueueUrl?.Value, {
+      Ref: 'HandOffDeadLetterQueue',
+    });
+  });
+
+  test('the worker role has every statement of the Lambda role, the hand-off queue’s included', () => {
     const lambdaStatements = (
       (lambdaTemplate.Resources.IamRoleLambdaExecution?.Properties ?? { Policies: [] }) as {
         Policies: { PolicyDocument: { Statement: Statement[] } }[];
       }
-    ).Policies.flatMap((p) => p.PolicyDocument.Statement).filter(
-      (s) => s.Sid !== undefined && s.Sid !== 'HandOff',
-    );
+    ).Policies.flatMap((p) => p.PolicyDocument.Statement).filter((s) => s.Sid !== undefined);
     const workerStatements = roleOf().Policies.flatMap((p) => p.PolicyDocument.Statement);
     assert.ok(lambdaStatements.length >= 5);
     assert.deepEqual(workerStatements, lambdaStatements);
-    assert.ok(!JSON.stringify(workerStatements).includes('sqs:'));
+    const handOff = workerStatements.find((s) => s.Sid === 'HandOff');
+    assert.deepEqual(handOff?.Action, [
+      'sqs:SendMessage',
+      'sqs:ReceiveMessage',
+      'sqs:DeleteMessage',
+      'sqs:ChangeMessageVisibility',
+    ]);
+    // This stack's own queue, declared beside the role.
+    assert.deepEqual(handOff?.Resource, [{ 'Fn::GetAtt': ['HandOffQueue', 'Arn'] }]);
+    // Nothing of the Lambda event source's (GetQueueAttributes) comes along.
+    assert.ok(!JSON.stringify(workerStatements).includes('sqs:GetQueueAttributes'));
   });
 
   test('EKS Pod Identity and IRSA (for the manifests’ ServiceAccount only) may assume it', () => {

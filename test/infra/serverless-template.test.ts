@@ -3,7 +3,7 @@
  * queues and least-privilege IAM, read from the packaged CloudFormation template.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +22,11 @@ import {
 const require = createRequire(import.meta.url);
 const { toVpcConfig } = require('../../infra/serverless/vpc.cjs') as {
   toVpcConfig(subnets: string, groups: string): unknown;
+};
+const handOffQueueModule = require('../../infra/serverless/hand-off-queue.cjs') as {
+  describeHandOffQueue(options: { service: string; stage: string }): {
+    Resources: Record<string, CfnResource>;
+  };
 };
 const { describeMonitoring } = require('../../infra/serverless/monitoring.cjs') as {
   describeMonitoring(options: {
@@ -125,8 +130,11 @@ describe('serverless package: CloudFormation template', () => {
       for (const key of Object.keys(template.Outputs)) assert.match(key, /^[A-Za-z0-9]+$/);
     });
 
-    test('outputs the hand-off queue URL', () => {
+    test('outputs the hand-off queue URL and its dead-letter queue URL', () => {
       assert.deepEqual(template.Outputs.HandOffQueueUrl?.Value, { Ref: 'HandOffQueue' });
+      assert.deepEqual(template.Outputs.HandOffDeadLetterQueueUrl?.Value, {
+        Ref: 'HandOffDeadLetterQueue',
+      });
     });
   });
 
@@ -211,7 +219,7 @@ describe('serverless package: CloudFormation template', () => {
       assert.equal(config.MaximumEventAgeInSeconds, 60);
     });
 
-    test('resumer: SQS event source on the hand-off queue reporting batch item failures', () => {
+    test('resumer: SQS event source on the hand-off queue, batches of 10 at once, 10 invocations, partial failures', () => {
       const mappings = Object.values(template.Resources).filter(
         (r) => r.Type === 'AWS::Lambda::EventSourceMapping',
       );
@@ -221,25 +229,86 @@ describe('serverless package: CloudFormation template', () => {
       assert.deepEqual(props.FunctionName, { 'Fn::GetAtt': ['ResumerLambdaFunction', 'Arn'] });
       assert.deepEqual(props.FunctionResponseTypes, ['ReportBatchItemFailures']);
       assert.equal(props.BatchSize, 10);
+      // A parked wait gets no heartbeat until carried: no batching delay.
+      assert.equal(props.MaximumBatchingWindowInSeconds, 0);
       assert.deepEqual(props.ScalingConfig, { MaximumConcurrency: 10 });
+    });
+
+    describe('resumer: a carrier of 1,000 waits in 1024 MB', () => {
+      const resumerEnv = () =>
+        (functionNamed('Resumer').Properties.Environment as { Variables: Record<string, unknown> })
+          .Variables;
+
+      test('900 s timeout, 1024 MB, EKS_WORKER_MAX_CARRIED_TASKS 1000 (the resumer only)', () => {
+        const props = functionNamed('Resumer').Properties;
+        assert.equal(props.Timeout, 900);
+        assert.equal(props.MemorySize, 1024);
+        assert.equal(resumerEnv().EKS_WORKER_MAX_CARRIED_TASKS, '1000');
+        const pollerEnv = (
+          functionNamed('Poller').Properties.Environment as { Variables: Record<string, unknown> }
+        ).Variables;
+        assert.equal(pollerEnv.EKS_WORKER_MAX_CARRIED_TASKS, undefined);
+      });
+
+      test('the waits it carries fit in half its memory at the benchmark’s per-task RSS', () => {
+        const bench = JSON.parse(
+          readFileSync(join(projectDir, 'test/bench/results/latest.json'), 'utf8'),
+        ) as { concurrency: { perTaskKiB: number } };
+        // ~90 MiB: a Lambda worker's base (serverless.yml's poller sizing); the rest is heap room.
+        const carried = Number(resumerEnv().EKS_WORKER_MAX_CARRIED_TASKS);
+        const estimateMiB = 90 + (carried * bench.concurrency.perTaskKiB) / 1024;
+        const memoryMiB = functionNamed('Resumer').Properties.MemorySize as number;
+        assert.ok(estimateMiB <= memoryMiB / 2, `${estimateMiB} MiB of ${memoryMiB}`);
+      });
+
+      test('capacity at the defaults: maximum concurrency x carried waits = 10,000 waits', () => {
+        const mapping = Object.values(template.Resources).find(
+          (r) => r.Type === 'AWS::Lambda::EventSourceMapping',
+        );
+        assert.ok(mapping);
+        const { MaximumConcurrency: concurrency } = mapping.Properties.ScalingConfig as {
+          MaximumConcurrency: number;
+        };
+        assert.equal(concurrency * Number(resumerEnv().EKS_WORKER_MAX_CARRIED_TASKS), 10_000);
+      });
     });
   });
 
   describe('hand-off queues', () => {
-    test('the queue is encrypted, hides a message longer than six resumer timeouts, keeps 14 days', () => {
+    test('the queue is encrypted, keeps 14 days, and hides a message exactly the resumer timeout', () => {
       const queue = resource('HandOffQueue').Properties;
       const resumerTimeout = functionNamed('Resumer').Properties.Timeout as number;
       assert.equal(queue.SqsManagedSseEnabled, true);
-      assert.ok((queue.VisibilityTimeout as number) >= 6 * resumerTimeout);
       assert.equal(queue.MessageRetentionPeriod, 1_209_600);
+      // Lambda's floor for an event source, and no more: a record held without a running handler
+      // is a wait nobody heartbeats (not 6 x 900 s = 90 minutes).
+      assert.equal(queue.VisibilityTimeout, resumerTimeout);
+      assert.equal(queue.VisibilityTimeout, 900);
     });
 
-    test('a message received 5 times moves to the encrypted dead-letter queue', () => {
+    test('a message received 10 times moves to the encrypted dead-letter queue, kept 14 days', () => {
       assert.deepEqual(resource('HandOffQueue').Properties.RedrivePolicy, {
         deadLetterTargetArn: { 'Fn::GetAtt': ['HandOffDeadLetterQueue', 'Arn'] },
-        maxReceiveCount: 5,
+        maxReceiveCount: 10,
       });
-      assert.equal(resource('HandOffDeadLetterQueue').Properties.SqsManagedSseEnabled, true);
+      const dlq = resource('HandOffDeadLetterQueue').Properties;
+      assert.equal(dlq.SqsManagedSseEnabled, true);
+      assert.equal(dlq.MessageRetentionPeriod, 1_209_600);
+    });
+
+    test('the queues are infra/serverless/hand-off-queue.cjs’s, the one definition both stacks use', () => {
+      const shared = handOffQueueModule.describeHandOffQueue({
+        service: 'eks-activity-worker',
+        stage: packageOptions.stage,
+      }).Resources;
+      assert.deepEqual(Object.keys(shared).sort(), [
+        'HandOffDeadLetterQueue',
+        'HandOffQueue',
+        'HandOffQueuesTlsOnly',
+      ]);
+      for (const [logicalId, expected] of Object.entries(shared)) {
+        assert.deepEqual(resource(logicalId), expected, logicalId);
+      }
     });
 
     test('both queues refuse requests without TLS', () => {
@@ -340,17 +409,28 @@ describe('serverless package: CloudFormation template', () => {
       });
     });
 
-    test('SQS: send, receive, delete and change visibility on the hand-off queue only', () => {
+    test('HandOff: exactly the SQS calls the worker makes, on the hand-off queue only', () => {
       const queueArn = { 'Fn::GetAtt': ['HandOffQueue', 'Arn'] };
+      const statement = bySid('HandOff');
+      assert.equal(statement.Effect, 'Allow');
+      // ChangeMessageVisibilityBatch authorizes as sqs:ChangeMessageVisibility; no
+      // GetQueueAttributes: only the event source calls it, in the Framework's statement.
+      assert.deepEqual(statement.Action, [
+        'sqs:SendMessage',
+        'sqs:ReceiveMessage',
+        'sqs:DeleteMessage',
+        'sqs:ChangeMessageVisibility',
+      ]);
+      assert.deepEqual(statement.Resource, [queueArn]);
       const sqs = statements.filter((s) => s.Action.some((a) => a.startsWith('sqs:')));
-      assert.deepEqual(sqs.flatMap((s) => s.Action).sort(), [
+      assert.deepEqual([...new Set(sqs.flatMap((s) => s.Action))].sort(), [
         'sqs:ChangeMessageVisibility',
         'sqs:DeleteMessage',
         'sqs:GetQueueAttributes',
         'sqs:ReceiveMessage',
         'sqs:SendMessage',
       ]);
-      for (const statement of sqs) assert.deepEqual(statement.Resource, [queueArn]);
+      for (const s of sqs) assert.deepEqual(s.Resource, [queueArn]);
     });
 
     test('every statement is one of the reviewed ones (nothing else slipped in)', () => {
@@ -420,6 +500,10 @@ describe('serverless package: alarms and dashboard (infra/serverless/monitoring.
       Dimensions: { Name: string; Value: unknown }[];
       Statistic: string;
       Threshold: number;
+      Period: number;
+      EvaluationPeriods: number;
+      DatapointsToAlarm: number;
+      AlarmDescription: string;
       ComparisonOperator: string;
       TreatMissingData: string;
       AlarmActions?: unknown;
@@ -448,13 +532,44 @@ describe('serverless package: alarms and dashboard (infra/serverless/monitoring.
     assert.equal(props.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
   });
 
-  test('hand-off queue backlog: the oldest message older than two invocations', () => {
-    const props = alarmProps('HandOffQueueBacklogAlarm');
-    assert.equal(props.MetricName, 'ApproximateAgeOfOldestMessage');
-    assert.deepEqual(dimensionsOf('HandOffQueueBacklogAlarm'), {
+  test('waits not carried: a visible hand-off message in 2 of 2 one-minute periods', () => {
+    const props = alarmProps('HandOffWaitsNotCarriedAlarm');
+    assert.equal(
+      props.AlarmName,
+      `eks-activity-worker-${packageOptions.stage}-handoff-waits-not-carried`,
+    );
+    assert.equal(props.Namespace, 'AWS/SQS');
+    assert.equal(props.MetricName, 'ApproximateNumberOfMessagesVisible');
+    assert.deepEqual(dimensionsOf('HandOffWaitsNotCarriedAlarm'), {
       QueueName: { 'Fn::GetAtt': ['HandOffQueue', 'QueueName'] },
     });
-    assert.equal(props.Threshold, 1800);
+    assert.equal(props.Statistic, 'Maximum');
+    assert.equal(props.Threshold, 1);
+    assert.equal(props.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+    assert.equal(props.Period, 60);
+    assert.equal(props.EvaluationPeriods, 2);
+    assert.equal(props.DatapointsToAlarm, 2);
+    // What to do about it is in the alarm itself.
+    for (const advice of [
+      'resumerMaximumConcurrency',
+      'EKS_WORKER_MAX_CARRIED_TASKS',
+      'replicas',
+      'heartbeat',
+    ]) {
+      assert.match(props.AlarmDescription, new RegExp(advice), advice);
+    }
+  });
+
+  test('no alarm or dashboard line on the age of the oldest message (carried waits live for hours)', () => {
+    assert.equal(template.Resources.HandOffQueueBacklogAlarm, undefined);
+    for (const [id, r] of alarms()) {
+      assert.notEqual(r.Properties.MetricName, 'ApproximateAgeOfOldestMessage', id);
+    }
+    const dashboard = template.Resources.Dashboard;
+    assert.ok(dashboard);
+    const body = (dashboard.Properties.DashboardBody as { 'Fn::Sub': string })['Fn::Sub'];
+    assert.doesNotMatch(body, /ApproximateAgeOfOldestMessage/);
+    assert.match(body, /ApproximateNumberOfMessagesNotVisible/);
   });
 
   for (const [alarm, fn] of [

@@ -95,13 +95,13 @@ export const startLambdaOnLocalStack = async (options: {
     new CreateQueueCommand({
       QueueName: 'handoff',
       Attributes: {
-        // Longer than an invocation (in scaled seconds), as serverless.yml keeps it.
+        // At least the function timeout, as Lambda requires of an event source (serverless.yml: equal).
         VisibilityTimeout: String(
           Math.ceil((options.visibilityTimeoutMs ?? options.invocationMs * 2) / sqsSecondMs),
         ),
         RedrivePolicy: JSON.stringify({
           deadLetterTargetArn: `arn:aws:sqs:${env.stack.region}:${env.stack.accountId}:handoff-dlq`,
-          maxReceiveCount: 5,
+          maxReceiveCount: 10,
         }),
       },
     }),
