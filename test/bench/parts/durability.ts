@@ -20,12 +20,15 @@
  * gives them, and the SQS requests the queue adds (by action, per task, per task-hour, and a
  * month of 500 waiting tasks in requests and dollars).
  *
- * Every worker logs JSON (INFO) to `<logDir>/bench-worker-<n>.log`; the result names the folder.
+ * Every worker logs JSON (INFO) to `<logDir>/bench-worker-<n>.log`, and `<logDir>/tasks.json` holds
+ * every task's path (delivery, each heartbeat and the answer, with the replica and the time in
+ * seconds since the executions started); the result names the folder.
  * A task is `taskId` in those lines (sha256 of its token, 12 hex digits: lib/worker/task-runner.ts
  * makeTaskId) and its Job's name in `jobName`.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -37,6 +40,22 @@ import { installKubeRequestCounter } from '../kube-request-counter.ts';
 import { type MergedTask, mergeTaskViews } from '../sfn-recorder.ts';
 import { percentile, runPool, type Summary, summarize } from '../stats.ts';
 import { readCpuSeconds, type WorkerRunMode } from '../worker-process.ts';
+
+const require = createRequire(import.meta.url);
+const handOffQueueModule = require('../../../infra/serverless/hand-off-queue.cjs') as {
+  describeHandOffQueue(options: { service: string; stage: string }): {
+    Resources: Record<
+      string,
+      {
+        Properties?: {
+          VisibilityTimeout?: number;
+          MessageRetentionPeriod?: number;
+          RedrivePolicy?: { maxReceiveCount?: number };
+        };
+      }
+    >;
+  };
+};
 
 /**
  * Amazon SQS, Standard queue, US East (N. Virginia): $0.40 per million requests after the first
@@ -59,12 +78,10 @@ export interface DurabilityOptions {
   jobRunMs?: number;
   /** Replicas (before and after the rollout). @default 3 */
   workers?: number;
-  /** The quiet window that measures steady SQS traffic before the disturbance. @default 45000 */
+  /** The quiet window that measures steady SQS traffic before the disturbance. @default 60000 */
   steadyMs?: number;
   /** Every n-th execution asks for its Job's logs. @default 10 */
   logsEvery?: number;
-  /** Hand-off queue attributes (serverless.process.yml). */
-  queueVisibilitySeconds?: number;
   /** Worker slots; unset: the worker's default. */
   maxConcurrentTasks?: number;
 }
@@ -112,6 +129,8 @@ export interface DurabilityResult {
   heartbeatIntervalMs: number;
   heartbeatSeconds: number;
   leaseSeconds: string;
+  /** The hand-off queue's attributes (infra/serverless/hand-off-queue.cjs, as deployed). */
+  queue: { VisibilityTimeout: number; MessageRetentionPeriod: number; maxReceiveCount: number };
   logDir: string;
   succeeded: number;
   failures: Record<string, number>;
@@ -165,6 +184,8 @@ export interface DurabilityResult {
     /** CPU used in the last window: the bench process (every server) and each worker. */
     cpuPercent: Record<string, number>;
     benchLoopDelayMs: { p99: number; max: number };
+    /** The machine's 1-minute load average (other work on a shared machine shows here). */
+    loadAverage: number;
   }[];
   /** Seconds since the executions started. */
   timeline: Record<string, number>;
@@ -272,7 +293,7 @@ export const runDurability = async (options: DurabilityOptions): Promise<Durabil
   const tasks = options.tasks ?? 1_000;
   const jobRunMs = options.jobRunMs ?? 240_000;
   const workerCount = options.workers ?? 3;
-  const steadyMs = options.steadyMs ?? 45_000;
+  const steadyMs = options.steadyMs ?? 60_000;
   const logsEvery = options.logsEvery ?? 10;
   const heartbeatIntervalMs = 20_000;
   const heartbeatSeconds = 60;
@@ -292,10 +313,19 @@ export const runDurability = async (options: DurabilityOptions): Promise<Durabil
     },
   });
   const run = `durability-${Date.now().toString(36)}`;
+  // The queues exactly as both stacks deploy them (serverless.process.yml includes this file).
+  const { Resources } = handOffQueueModule.describeHandOffQueue({ service: 'bench', stage: run });
+  const queueProperties = Resources.HandOffQueue?.Properties ?? {};
+  const dlqProperties = Resources.HandOffDeadLetterQueue?.Properties ?? {};
+  const queueAttributes = {
+    VisibilityTimeout: Number(queueProperties.VisibilityTimeout),
+    MessageRetentionPeriod: Number(queueProperties.MessageRetentionPeriod),
+    maxReceiveCount: Number(queueProperties.RedrivePolicy?.maxReceiveCount),
+  };
   const { QueueUrl: deadLetterUrl } = await sqsClient.send(
     new CreateQueueCommand({
       QueueName: `${run}-dlq`,
-      Attributes: { MessageRetentionPeriod: '1209600' },
+      Attributes: { MessageRetentionPeriod: String(dlqProperties.MessageRetentionPeriod) },
     }),
   );
   const { Attributes: dlqAttributes } = await sqsClient.send(
@@ -305,12 +335,11 @@ export const runDurability = async (options: DurabilityOptions): Promise<Durabil
     new CreateQueueCommand({
       QueueName: `${run}-handoff`,
       Attributes: {
-        // As serverless.process.yml will have them.
-        VisibilityTimeout: String(options.queueVisibilitySeconds ?? 900),
-        MessageRetentionPeriod: '1209600',
+        VisibilityTimeout: String(queueAttributes.VisibilityTimeout),
+        MessageRetentionPeriod: String(queueAttributes.MessageRetentionPeriod),
         RedrivePolicy: JSON.stringify({
           deadLetterTargetArn: dlqAttributes?.QueueArn,
-          maxReceiveCount: 5,
+          maxReceiveCount: queueAttributes.maxReceiveCount,
         }),
       },
     }),
@@ -490,6 +519,7 @@ export const runDurability = async (options: DurabilityOptions): Promise<Durabil
             p99: Math.round(loopDelay.percentile(99) / 1e6),
             max: Math.round(loopDelay.max / 1e6),
           },
+          loadAverage: round(loadavg()[0] ?? 0),
         };
         loopDelay.reset();
         samples.push(sample);
@@ -502,7 +532,7 @@ export const runDurability = async (options: DurabilityOptions): Promise<Durabil
             .map(([name, n]) => `${name.replace('bench-worker-', 'w')} ${n}`)
             .join(
               ', ',
-            )}; bench loop delay p99 ${sample.benchLoopDelayMs.p99} ms, max ${sample.benchLoopDelayMs.max} ms`,
+            )}; bench loop delay p99 ${sample.benchLoopDelayMs.p99} ms, max ${sample.benchLoopDelayMs.max} ms; load ${sample.loadAverage}`,
         );
       }
     })();
@@ -765,6 +795,34 @@ export const runDurability = async (options: DurabilityOptions): Promise<Durabil
       }
     }
     allGaps.sort((a, b) => b.ms - a.ms);
+    // Every task's path through the replicas, for a closer look (seconds since the start).
+    writeFileSync(
+      join(logDir, 'tasks.json'),
+      JSON.stringify(
+        names.map((name) => ({
+          jobName: name,
+          jobEndedAtS:
+            benchEnv.jobEndedAtMs.get(name) === undefined
+              ? null
+              : at(benchEnv.jobEndedAtMs.get(name)),
+          deliveries: (merged.get(name) ?? []).map((task) => ({
+            taskId: task.taskId,
+            deliveredAtS: at(task.deliveredAtMs),
+            deliveredBy: replicaName(task.deliveredBy),
+            heartbeats: task.heartbeats.map((h) => [at(h.atMs), replicaName(h.by)]),
+            refusedHeartbeats: task.refusedHeartbeats.map((h) => [
+              at(h.atMs),
+              replicaName(h.by),
+              h.type,
+            ]),
+            answeredAtS: task.answeredAtMs === undefined ? null : at(task.answeredAtMs),
+            answeredBy: task.answeredBy === undefined ? null : replicaName(task.answeredBy),
+            acceptedAtS: task.acceptedAtMs === undefined ? null : at(task.acceptedAtMs),
+            answer: task.answer ?? null,
+          })),
+        })),
+      ),
+    );
     for (const [index, worker] of workers.entries()) {
       const report = replicaInfo.get(worker);
       if (!report) continue;
@@ -861,6 +919,7 @@ export const runDurability = async (options: DurabilityOptions): Promise<Durabil
       heartbeatIntervalMs,
       heartbeatSeconds,
       leaseSeconds: 'worker default (30)',
+      queue: queueAttributes,
       logDir,
       succeeded: described.filter((e) => e.status === 'SUCCEEDED').length,
       failures,
