@@ -15,6 +15,7 @@ import { type FunctionLogOptions, FunctionLogSink } from './function-logs.ts';
 import { Sandbox, type SandboxLogLine, type SandboxOutcome } from './sandbox.ts';
 import type { FunctionError } from './sandbox-protocol.ts';
 
+/** An invocation's error as Lambda reports it; re-exported for callers of `invoke`. */
 export type { FunctionError } from './sandbox-protocol.ts';
 
 /** How an invocation ended, as the Lambda service would tell the caller. */

@@ -106,6 +106,13 @@ describe('local Lambda: a function and its sandboxes', () => {
     assert.equal(sandboxIds.size, 3, 'three overlapping invocations need three sandboxes');
     assert.equal(fn.sandboxes().length, 3);
     assert.ok(fn.sandboxes().every((sandbox) => !sandbox.busy));
+
+    // Killing the warm sandboxes (as Lambda may reclaim them) makes the next invocation cold.
+    for (const sandboxId of sandboxIds) assert.equal(fn.killSandbox(sandboxId as number), true);
+    assert.equal(fn.sandboxes().length, 0);
+    const cold = await fn.invoke({ action: 'return' });
+    assert.equal(cold.coldStart, true);
+    assert.ok(!sandboxIds.has(cold.sandboxId));
   });
 
   test('the reserved concurrency throttles an invocation past it', async () => {
