@@ -106,7 +106,14 @@ export class Sandbox {
     const initError = await this.#ready;
     if (initError) {
       this.kill();
-      this.#finish({ kind: 'init-error', error: initError });
+      // A sandbox that died or hung while importing is a crash or a timeout, not a handler error.
+      const kind =
+        initError.errorType === 'Runtime.ExitError'
+          ? 'exit'
+          : initError.errorType === 'Sandbox.Timedout'
+            ? 'timeout'
+            : 'init-error';
+      this.#finish({ kind, error: initError });
       return outcome;
     }
     if (!this.alive) {

@@ -104,6 +104,31 @@ describe('local Lambda: how invocations fail', () => {
     assert.equal(fn.sandboxes().length, 0);
   });
 
+  test('a sandbox that dies or hangs in its init phase crashes or times out the invocation', async () => {
+    const fn = create(5_000);
+    const pending = fn.invoke({ action: 'return' });
+    // Killed while it is still importing the handler module.
+    assert.notEqual(fn.crashOneBusySandbox(), undefined);
+    const crashed = await pending;
+    assert.equal(crashed.status, 'crashed');
+    assert.match(
+      errorOf(crashed)?.errorMessage ?? '',
+      /Runtime exited with error: signal: killed$/,
+    );
+
+    const slowInit = createLocalFunction({
+      functionName: 'slow-init',
+      handler: { modulePath: fixture('behaviour.ts') },
+      timeoutMs: 5_000,
+      initTimeoutMs: 1,
+      logs: { onLine: () => {} },
+    });
+    functions.push(slowInit);
+    const timedOut = await slowInit.invoke({ action: 'return' });
+    assert.equal(timedOut.status, 'timedOut');
+    assert.match(errorOf(timedOut)?.errorMessage ?? '', /^Init timed out/);
+  });
+
   test('configurations Lambda refuses are refused', () => {
     const base = { functionName: 'bad', handler: { modulePath: fixture('behaviour.ts') } };
     assert.throws(() => createLocalFunction({ ...base, timeoutMs: 0 }), {
