@@ -4,7 +4,7 @@
  * Lambda context in the log lines around `resumeHandedOffTasks`.
  */
 import middy from '@middy/core';
-import { makeMetricsObserver } from '../lib/hosts/lambda-metrics.ts';
+import { makeCarriedReporter, makeMetricsObserver } from '../lib/hosts/lambda-metrics.ts';
 import {
   type BatchResponse,
   resumeHandedOffTasks,
@@ -46,6 +46,7 @@ export const makeResumerHandler = (makeRuntime: () => LambdaRuntime) => {
       context,
       queue: runtime.handOffQueue,
       observer: makeMetricsObserver(runtime.metrics),
+      reportCarried: makeCarriedReporter(runtime.metrics),
       ...(runtime.clock ? { clock: runtime.clock } : {}),
     });
   })

@@ -34,6 +34,14 @@ const resumerFunction = 'ResumerLambdaFunction';
 const notCarried = { periodSeconds: 60, evaluationPeriods: 2 };
 
 /**
+ * The share of the stage's carrying capacity (resumerMaximumConcurrency x the resumer's
+ * EKS_WORKER_MAX_CARRIED_TASKS) at which the carriers-nearly-full alarm fires: before any wait is
+ * left uncarried, so it warns ahead of the not-carried alarm and of any HeartbeatSeconds. Each
+ * resumer invocation reports `CarriedTasks` once a minute; their Sum over a minute is the stage's.
+ */
+const nearlyFullShare = 0.8;
+
+/**
  * An alarm on one metric: any data point at or over `threshold` in a 5-minute period, or in
  * `datapoints` of the last `evaluationPeriods` periods.
  */
@@ -79,7 +87,12 @@ const taskLogsQuery = [
 ].join('\n');
 
 /** Everything serverless.yml needs, for one stage. */
-const describeMonitoring = ({ stage, pickupAlarmSeconds, alarmTopicArn = '' }) => {
+const describeMonitoring = ({
+  stage,
+  pickupAlarmSeconds,
+  alarmTopicArn = '',
+  carryingCapacity = 10_000,
+}) => {
   const prefix = `${service}-${stage}`;
   // Every alarm notifies the topic when it fires and when it clears; without one they only show.
   const alarm = makeAlarm(
@@ -116,6 +129,15 @@ const describeMonitoring = ({ stage, pickupAlarmSeconds, alarmTopicArn = '' }) =
       metric: queueMetric('ApproximateNumberOfMessagesVisible', 'HandOffQueue'),
       statistic: 'Maximum',
       ...notCarried,
+    }),
+    CarriersNearlyFullAlarm: alarm({
+      name: `${prefix}-carriers-nearly-full`,
+      description: `The resumers carry ${Math.round(nearlyFullShare * 100)} % of the ${carryingCapacity} .sync waits the stage can carry at once (resumerMaximumConcurrency x EKS_WORKER_MAX_CARRIED_TASKS). Past 100 %, parked waits stay in the queue without heartbeats. Raise resumerMaximumConcurrency, or the resumer memory together with EKS_WORKER_MAX_CARRIED_TASKS.`,
+      metric: worker('CarriedTasks'),
+      statistic: 'Sum',
+      threshold: Math.ceil(nearlyFullShare * carryingCapacity),
+      periodSeconds: 60,
+      evaluationPeriods: 2,
     }),
     PollerErrorsAlarm: alarm({
       name: `${prefix}-poller-errors`,
@@ -307,6 +329,12 @@ const dashboardBody = (stage) => {
               sub('HandOffDeadLetterQueue.QueueName'),
               { stat: 'Maximum', label: 'dead-letter queue' },
             ],
+            [
+              namespace,
+              'CarriedTasks',
+              ...dims,
+              { stat: 'Sum', period: 60, label: 'carried by resumers (reported each minute)' },
+            ],
           ],
         },
       ]),
@@ -368,7 +396,12 @@ module.exports = async ({ resolveVariable }) => {
   const stage = await resolveVariable('sls:stage');
   const pickupAlarmSeconds = Number(await resolveVariable('param:pickupAlarmSeconds'));
   const alarmTopicArn = String(await resolveVariable('param:alarmTopicArn')).trim();
-  return describeMonitoring({ stage, pickupAlarmSeconds, alarmTopicArn });
+  const carryingCapacity =
+    Number(await resolveVariable('param:resumerMaximumConcurrency')) *
+    Number(
+      await resolveVariable('self:functions.resumer.environment.EKS_WORKER_MAX_CARRIED_TASKS'),
+    );
+  return describeMonitoring({ stage, pickupAlarmSeconds, alarmTopicArn, carryingCapacity });
 };
 module.exports.describeMonitoring = describeMonitoring;
 module.exports.notCarried = notCarried;

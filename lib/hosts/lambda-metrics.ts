@@ -34,6 +34,11 @@ export const MetricName = {
   HandOffs: 'HandOffs',
   /** `.sync` waits sent to the hand-off queue once their Job or operation existed. */
   TasksParked: 'TasksParked',
+  /**
+   * Waits one resumer invocation carries, reported each minute: summed over a minute, the stage's
+   * carried waits, to compare with its capacity (an alarm fires before it is reached).
+   */
+  CarriedTasks: 'CarriedTasks',
   HeartbeatFailures: 'HeartbeatFailures',
   TimeToCompletion: 'TimeToCompletion',
   /** Answers queued for the resumer because Step Functions kept refusing them (throttling, 5xx). */
@@ -98,3 +103,14 @@ export const makeMetricsObserver = (metrics: Metrics): TaskObserver => ({
     }
   },
 });
+
+/**
+ * Reports a resumer's carried waits and publishes at once: the middleware publishes only at the
+ * end of an invocation, which for a carrier can be 15 minutes away.
+ */
+export const makeCarriedReporter =
+  (metrics: Metrics) =>
+  (carried: number): void => {
+    metrics.addMetric(MetricName.CarriedTasks, MetricUnit.Count, carried);
+    metrics.publishStoredMetrics();
+  };

@@ -55,9 +55,19 @@ export interface ResumerInvocationOptions {
   /** The hand-off queue: records' leases, more waits, and where waits go back at the end. */
   readonly queue: LeaseQueue;
   readonly observer?: TaskObserver;
+  /**
+   * Told how many waits this invocation carries, every `carriedReportIntervalMs` while it runs,
+   * so the stage's carried waits are seen while invocations last (up to 15 minutes).
+   */
+  readonly reportCarried?: (carried: number) => void;
+  /** @default carriedReportIntervalMs (one CloudWatch alarm period) */
+  readonly carriedReportIntervalMs?: number;
   readonly clock?: Clock;
   readonly random?: () => number;
 }
+
+/** How often an invocation reports the waits it carries: a CloudWatch alarm period. */
+export const carriedReportIntervalMs = 60_000;
 
 /**
  * Carries the batch's waits, and more from the queue, until the work window ends or nothing is
@@ -113,6 +123,22 @@ export const resumeHandedOffTasks = async (
   void clock.sleep(workWindowMs, windowTimer.signal).then(() => {
     if (!windowTimer.signal.aborted) void carrier.stop();
   });
+  const reportCarried = (): void => {
+    try {
+      options.reportCarried?.(carrier.carriedCount);
+    } catch (error) {
+      logger.warn('Reporting the carried waits failed', { errorName: (error as Error).name });
+    }
+  };
+  void (async () => {
+    while (!windowTimer.signal.aborted) {
+      await clock.sleep(
+        options.carriedReportIntervalMs ?? carriedReportIntervalMs,
+        windowTimer.signal,
+      );
+      if (!windowTimer.signal.aborted) reportCarried();
+    }
+  })();
   try {
     await carrier.stopped;
   } finally {

@@ -532,6 +532,22 @@ describe('serverless package: alarms and dashboard (infra/serverless/monitoring.
     assert.equal(props.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
   });
 
+  test('carriers nearly full: the resumers carry 80 % of resumerMaximumConcurrency x EKS_WORKER_MAX_CARRIED_TASKS', () => {
+    const props = alarmProps('CarriersNearlyFullAlarm');
+    assert.equal(
+      props.AlarmName,
+      `eks-activity-worker-${packageOptions.stage}-carriers-nearly-full`,
+    );
+    assert.equal(props.Namespace, metricsNamespace);
+    assert.equal(props.MetricName, MetricName.CarriedTasks);
+    assert.deepEqual(dimensionsOf('CarriersNearlyFullAlarm'), workerDimensions);
+    // Each invocation reports once a minute: their sum is the stage's carried waits.
+    assert.equal(props.Statistic, 'Sum');
+    assert.equal(props.Period, 60);
+    assert.equal(props.Threshold, 8_000, '80 % of 10 x 1,000');
+    assert.equal(props.EvaluationPeriods, 2);
+  });
+
   test('waits not carried: a visible hand-off message in 2 of 2 one-minute periods', () => {
     const props = alarmProps('HandOffWaitsNotCarriedAlarm');
     assert.equal(
@@ -624,7 +640,7 @@ describe('serverless package: alarms and dashboard (infra/serverless/monitoring.
       assert.equal(props.Statistic, 'Maximum');
       assert.equal(props.Threshold, 120_000, 'the default 120 s, in milliseconds');
     }
-    assert.equal(alarms().length, 7 + 15);
+    assert.equal(alarms().length, 8 + 15);
   });
 
   test('alarms notify nobody without alarmTopicArn; every alarm notifies the topic given', () => {
@@ -641,7 +657,7 @@ describe('serverless package: alarms and dashboard (infra/serverless/monitoring.
     const alarmsWithTopic = Object.values(withTopic).filter(
       (r) => r.Type === 'AWS::CloudWatch::Alarm',
     );
-    assert.equal(alarmsWithTopic.length, 22);
+    assert.equal(alarmsWithTopic.length, 23);
     for (const r of alarmsWithTopic) {
       assert.deepEqual(r.Properties.AlarmActions, [topic]);
       assert.deepEqual(r.Properties.OKActions, [topic]);

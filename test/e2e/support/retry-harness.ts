@@ -103,15 +103,23 @@ export const useRetryHarness = () => {
     await once(started.worker, 'exit');
   };
 
-  /** Example 01 of the seed, with the README's Retry on EKS.WorkerInterrupted and on a heartbeat timeout. */
-  const createStateMachine = async (name: string, jobName: string, durationMs: number) => {
+  /**
+   * Example 01 of the seed, with the README's Retry on EKS.WorkerInterrupted and on a heartbeat
+   * timeout; `{ retry: false }` leaves it out (a worker with a hand-off queue needs none).
+   */
+  const createStateMachine = async (
+    name: string,
+    jobName: string,
+    durationMs: number,
+    options: { retry?: boolean; heartbeatSeconds?: number } = {},
+  ) => {
     const definition = {
       StartAt: 'Run a job on EKS',
       States: {
         'Run a job on EKS': {
           Type: 'Task',
           Resource: activityArn,
-          HeartbeatSeconds: 3,
+          HeartbeatSeconds: options.heartbeatSeconds ?? 3,
           Parameters: {
             ClusterName: stack.cluster.clusterName,
             LogOptions: { RetrieveLogs: true },
@@ -139,13 +147,17 @@ export const useRetryHarness = () => {
               },
             },
           },
-          Retry: [
-            {
-              ErrorEquals: ['EKS.WorkerInterrupted', 'States.HeartbeatTimeout'],
-              IntervalSeconds: 1,
-              MaxAttempts: 2,
-            },
-          ],
+          ...(options.retry === false
+            ? {}
+            : {
+                Retry: [
+                  {
+                    ErrorEquals: ['EKS.WorkerInterrupted', 'States.HeartbeatTimeout'],
+                    IntervalSeconds: 1,
+                    MaxAttempts: 2,
+                  },
+                ],
+              }),
           End: true,
         },
       },
@@ -218,6 +230,13 @@ export const useRetryHarness = () => {
   };
 
   return {
+    /** The local stack (after `before`). */
+    get stack() {
+      return stack;
+    },
+    get sfn() {
+      return sfn;
+    },
     startWorker,
     runExecution,
     stopWorker,

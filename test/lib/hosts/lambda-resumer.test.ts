@@ -140,6 +140,7 @@ const setUp = (finishAfterMs: number | undefined, remainingMs = 1_000) => {
       await local.queue.send(body, options);
     },
   };
+  const carriedReports: number[] = [];
   const invoke = (records: SqsRecordLike[], overrides = {}) =>
     withTimeout(
       resumeHandedOffTasks(records, {
@@ -149,6 +150,8 @@ const setUp = (finishAfterMs: number | undefined, remainingMs = 1_000) => {
         logger: silentLogger(),
         context: makeCountdownContext(remainingMs),
         queue,
+        reportCarried: (carried) => carriedReports.push(carried),
+        carriedReportIntervalMs: 200,
       }),
       remainingMs + 3_000,
     );
@@ -158,6 +161,7 @@ const setUp = (finishAfterMs: number | undefined, remainingMs = 1_000) => {
     invoke,
     sent: () => sent.map((body) => JSON.parse(body) as Record<string, unknown>),
     leaseChanges: () => changes,
+    carriedReports,
     failNextSends: (count: number) => {
       sendFailures = count;
     },
@@ -252,6 +256,15 @@ describe('Lambda resumer', () => {
     assert.ok(first, 'the record lease was changed');
     assert.equal(first.visibilitySeconds, 5, 'to the 5 s lease (EKS_WORKER_LEASE_SECONDS)');
     assert.ok(first.atMs - startedAtMs < 100, `at once: after ${first.atMs - startedAtMs} ms`);
+  });
+
+  test('while it runs it reports the waits it carries, for the carriers-nearly-full alarm', async () => {
+    const { invoke, carriedReports } = setUp(undefined, 1_000);
+    const records = await deliver([makeMessage('token-r1')]);
+    await local.queue.send(makeMessage('token-r2'), { delaySeconds: 0 });
+    await invoke(records);
+    assert.ok(carriedReports.length >= 2, `${carriedReports.length} reports`);
+    assert.equal(Math.max(...carriedReports), 2, 'its record and the wait it received itself');
   });
 
   test('it also carries waits it receives itself, beyond its batch', async () => {
