@@ -8,7 +8,11 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { ErrorName, KubeConnectionError, KubeStatusError, TaskFailedError } from '../errors.ts';
 import { computeBackoffDelayMs } from '../retry/backoff.ts';
-import { isConnectionResetCode, isTransientStatus } from '../retry/transient.ts';
+import {
+  isConnectFailureCode,
+  isConnectionResetCode,
+  isTransientStatus,
+} from '../retry/transient.ts';
 import type { EksTokenProvider } from './eks-token.ts';
 import { parseResponseBody, readBody, readRetryAfterMs, statusTextOf } from './http-body.ts';
 import {
@@ -144,8 +148,9 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
   /**
    * Sends with retries and returns a 2xx response, unread. Retries follow client-go: 429 and 5xx
    * are repeated when the server sends Retry-After (honoured, capped), and for GET/HEAD also
-   * without it (backoff); a 401 is repeated once with a freshly signed token (the cached one may
-   * have been refused for a clock or credentials change).
+   * without it (backoff), as are GET/HEAD that could not connect or met a reset connection; a 401
+   * is repeated once with a freshly signed token (the cached one may have been refused for a clock
+   * or credentials change).
    */
   const open = async (request: KubeRequest): Promise<IncomingMessage> => {
     const { signal } = request;
@@ -161,7 +166,14 @@ export function makeKubeClient(options: KubeClientOptions): KubeClient {
         if (signal.aborted) throw signal.reason;
         if (error instanceof TaskFailedError) throw error;
         const code = (error as { code?: string }).code ?? '';
-        if (idempotent && isConnectionResetCode(code) && retries < maxRetries) {
+        // A GET that could not connect (a busy API server, a loaded node) or met a reset
+        // keep-alive socket was never processed: it is tried again before the task fails, so a
+        // carried wait's first read does not fail a Job that is running fine.
+        if (
+          idempotent &&
+          (isConnectionResetCode(code) || isConnectFailureCode(code)) &&
+          retries < maxRetries
+        ) {
           retries += 1;
           await sleep(backoffMs(retries), signal);
           continue;

@@ -33,6 +33,18 @@ export const isTlsFailureCode = (code: string): boolean =>
 export const isConnectionResetCode = (code: string): boolean =>
   code === 'ECONNRESET' || code === 'EPIPE' || code === 'ECONNABORTED';
 
+/**
+ * A connection that never opened (refused, timed out while connecting, no route, a DNS lookup
+ * that failed for now): the request was never sent, so an idempotent one is safe to repeat after
+ * a backoff. A busy API server or a node under load answers the next try.
+ */
+export const isConnectFailureCode = (code: string): boolean =>
+  code === 'ECONNREFUSED' ||
+  code === 'ETIMEDOUT' ||
+  code === 'EHOSTUNREACH' ||
+  code === 'ENETUNREACH' ||
+  code === 'EAI_AGAIN';
+
 interface ErrorShape {
   retryable?: unknown;
   name?: unknown;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createServer as createHttpsServer, type Server } from 'node:https';
-import { type AddressInfo, createServer } from 'node:net';
+import { type AddressInfo, connect as connectTcp, createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { type LocalIdentity, localIdentities } from '../../../infra/local-stack/identities.ts';
 import type { KubeApiServer } from '../../../infra/local-stack/kube/server.ts';
@@ -175,6 +175,40 @@ describe('makeKubeClient against the local API server', () => {
         return true;
       },
     );
+  });
+
+  test('a GET that cannot connect yet is tried again, and succeeds once the server answers', async () => {
+    // A port with nothing on it: refused. Shortly after, a TCP relay to the API server opens there
+    // (what a restarting or overloaded API server looks like to a client).
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const address = probe.address();
+        probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+      });
+    });
+    const target = new URL(server.endpoint);
+    const relay = createServer((socket) => {
+      const upstream = connectTcp(Number(target.port), target.hostname);
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    setTimeout(() => relay.listen(port, '127.0.0.1'), 30);
+    const { tokens } = makeCountingTokens(localIdentities.admin);
+    const client = makeKubeClient({
+      clusterName: server.clusterName,
+      endpoint: `https://127.0.0.1:${port}`,
+      caPem: server.caPem,
+      tokens,
+      retry: { maxRetries: 6, baseDelayMs: 100, maxDelayMs: 2_000 },
+    });
+    try {
+      const res = await client.request({ method: 'GET', path: '/version', signal: signal() });
+      assert.equal(res.statusCode, 200);
+    } finally {
+      client.close();
+      relay.close();
+    }
   });
 
   test('an aborted request rejects with the signal reason', async () => {

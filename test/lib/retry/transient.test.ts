@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { EksServiceError } from '../../../lib/aws/eks-control-plane.ts';
 import { KubeConnectionError, KubeStatusError, kubeStatusOf } from '../../../lib/errors.ts';
-import { isTransientError } from '../../../lib/retry/transient.ts';
+import {
+  isConnectFailureCode,
+  isConnectionResetCode,
+  isTransientError,
+} from '../../../lib/retry/transient.ts';
 
 const withCode = (code: string) => Object.assign(new Error(code), { code });
 const sdkError = (name: string, httpStatusCode: number) =>
@@ -62,5 +66,18 @@ describe('the Kubernetes status of an error', () => {
   test('is undefined for anything that is not an answer', () => {
     assert.equal(kubeStatusOf(new KubeConnectionError('https://x', withCode('EPIPE'))), undefined);
     assert.equal(kubeStatusOf(new Error('EKS.404')), undefined);
+  });
+});
+
+describe('connections that never carried the request', () => {
+  test('refused, timed out while connecting, unreachable or a DNS lookup to retry are connect failures', () => {
+    for (const code of ['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']) {
+      assert.equal(isConnectFailureCode(code), true, code);
+    }
+    // A reset is its own case (a reused keep-alive socket); TLS failures repeat identically.
+    for (const code of ['ECONNRESET', 'ERR_TLS_CERT_ALTNAME_INVALID', 'ENOTFOUND']) {
+      assert.equal(isConnectFailureCode(code), false, code);
+    }
+    assert.equal(isConnectionResetCode('ECONNRESET'), true);
   });
 });
