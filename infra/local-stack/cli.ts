@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CreateActivityCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { stringify } from 'yaml';
 import { allActivitySuffixes } from '../state-machines/native-resources.ts';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from './index.ts';
@@ -100,6 +101,37 @@ export async function createWorkerActivities(stack: LocalStack): Promise<string[
   }
 }
 
+/**
+ * The hand-off queue and its dead-letter queue, as infra/serverless/hand-off-queue.cjs defines
+ * them for AWS: with it, local workers park and carry `.sync` waits, so stopping or killing one
+ * fails nothing (start two and try).
+ */
+export async function createHandOffQueue(stack: LocalStack): Promise<string> {
+  const sqs = new SQSClient({
+    region: stack.region,
+    endpoint: stack.sqs.endpoint,
+    credentials: stack.credentials,
+  });
+  try {
+    await sqs.send(new CreateQueueCommand({ QueueName: `${localActivityPrefix}-handoff-dlq` }));
+    const created = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: `${localActivityPrefix}-handoff`,
+        Attributes: {
+          VisibilityTimeout: '900',
+          RedrivePolicy: JSON.stringify({
+            deadLetterTargetArn: `arn:aws:sqs:${stack.region}:${stack.accountId}:${localActivityPrefix}-handoff-dlq`,
+            maxReceiveCount: 10,
+          }),
+        },
+      }),
+    );
+    return created.QueueUrl as string;
+  } finally {
+    sqs.destroy();
+  }
+}
+
 /** Everything allowed on the local stack's clusters (the file says why it is never deployed). */
 const localStackPolicyFile = 'infra/policies/local-stack.yaml';
 
@@ -107,9 +139,11 @@ const localStackPolicyFile = 'infra/policies/local-stack.yaml';
 export const workerEnvironment = (
   stack: LocalStack,
   activityArns: readonly string[],
+  handOffQueueUrl: string,
 ): Record<string, string> => ({
   ...stack.awsEnvironment(),
   EKS_WORKER_ACTIVITY_ARNS: activityArns.join(','),
+  EKS_WORKER_HANDOFF_QUEUE_URL: handOffQueueUrl,
   // Explicit, as a deployment's must be: the default policy allows runJob only.
   EKS_WORKER_POLICY_FILE: localStackPolicyFile,
 });
@@ -147,7 +181,8 @@ export async function startLocalCluster(options: {
   mkdirSync(options.dir, { recursive: true });
   const kubeconfigPath = resolve(options.dir, 'kubeconfig');
   writeFileSync(kubeconfigPath, makeKubeconfig(stack), { mode: 0o600 });
-  const environment = workerEnvironment(stack, activityArns);
+  const handOffQueueUrl = await createHandOffQueue(stack);
+  const environment = workerEnvironment(stack, activityArns, handOffQueueUrl);
 
   const exports = Object.entries(stack.awsEnvironment())
     .map(([name, value]) => `export ${name}=${value}`)
@@ -162,6 +197,8 @@ EKS             ${stack.eks.endpoint}
 SQS             ${stack.sqs.endpoint}
 Activities      ${activityArns.length} created: ${stack.activityArn(`${localActivityPrefix}-<suffix>`)}
                 (${localActivityPrefix}-eks-runJob-sync, ${localActivityPrefix}-eks-call, ...)
+Hand-off queue  ${handOffQueueUrl}
+                (durable .sync waits: start a second worker, stop or kill one, nothing fails)
 
 Start the worker against it (another terminal, this folder; or \`npm run local-cluster -- --worker\`):
   ${workerCommand(environment)}

@@ -120,6 +120,11 @@ describe('npm run local-cluster', () => {
       const command = /^Start the worker against it.*\n {2}(.*)$/m.exec(local.banner)?.[1];
       assert.ok(command, local.banner);
       assert.match(command, /EKS_WORKER_ACTIVITY_ARNS=arn:aws:states:\S+ /);
+      // With the hand-off queue the printed worker's waits are durable, as a deployment's are.
+      const queueUrl = /EKS_WORKER_HANDOFF_QUEUE_URL=(\S+) /.exec(command)?.[1];
+      assert.ok(queueUrl, command);
+      assert.ok(local.stack.sqs.inspect.queue(queueUrl), 'the queue exists on the local SQS');
+      assert.match(local.banner, /^Hand-off queue {2}http/m);
       assert.match(command, /EKS_WORKER_POLICY_FILE=infra\/policies\/local-stack.yaml npm start$/);
 
       // Exactly the printed line, in a shell, as the user pastes it.
