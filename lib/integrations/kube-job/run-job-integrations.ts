@@ -3,11 +3,13 @@
  * end, then output the final Job (with its pods' logs when asked) or fail with `EKS.JobFailed`.
  */
 
-import type { Clock } from '../../clock.ts';
+import { type Clock, systemClock } from '../../clock.ts';
 import { KubeStatus, kubeStatusOf } from '../../errors.ts';
 import type { ClusterTarget } from '../../kube/cluster-target.ts';
 import type { KubeConnector } from '../../kube/connection.ts';
 import { SfnLimits } from '../../limits.ts';
+import { computeBackoffDelayMs } from '../../retry/backoff.ts';
+import { isTransientError } from '../../retry/transient.ts';
 import { kubeOutputTooLargeAdvice } from '../kube-output-advice.ts';
 import type { Checkpoint, Integration, TaskContext } from '../types.ts';
 import { TaskAbortedError } from '../types.ts';
@@ -93,6 +95,53 @@ const isLeftToNobody = (context: TaskContext): boolean =>
     context.signal.reason.abortCause.kind === 'shutdown' &&
     context.handsOffOnShutdown !== true);
 
+/** Backoff between tries to read a carried-on Job while its API server cannot be reached. */
+const resumeReadBackoff = { baseDelayMs: 1_000, maxDelayMs: 15_000 };
+
+/**
+ * The Job a carried-on wait resumes, read again. The Job exists (the checkpoint says so) and runs
+ * whether or not the API server answers this minute, so a transient failure (a busy or restarting
+ * API server, a connect timeout, throttling) is tried again with backoff while the task keeps
+ * heartbeating, as the wait itself does; it never fails a wait that was already durable. Gone
+ * (404, or another uid under the name) fails as `JobDeleted`; anything else permanent fails.
+ */
+const readCheckpointedJob = async (
+  open: () => Promise<JobApi>,
+  namespace: string,
+  name: string,
+  uid: string | undefined,
+  context: TaskContext,
+): Promise<{ api: JobApi; current: KubeJob }> => {
+  const clock = context.clock ?? systemClock;
+  for (let attempt = 0; ; attempt += 1) {
+    let read: { api: JobApi; current: KubeJob };
+    try {
+      const api = await open();
+      read = { api, current: await api.getJob(namespace, name, context.signal) };
+    } catch (error) {
+      if (context.signal.aborted) throw context.signal.reason;
+      if (kubeStatusOf(error) === KubeStatus.NotFound) {
+        throw makeJobDeletedError(namespace, name, uid);
+      }
+      if (!isTransientError(error)) throw error;
+      const retryInMs = computeBackoffDelayMs(attempt, resumeReadBackoff);
+      context.logger.warn('Reading the carried-on Job failed; trying again', {
+        namespace,
+        jobName: name,
+        errorName: (error as { errorName?: string }).errorName ?? (error as Error).name,
+        retryInMs,
+      });
+      await clock.sleep(retryInMs, context.signal);
+      continue;
+    }
+    // Same name, other uid: ours was deleted and replaced while no worker watched it.
+    if (uid !== undefined && read.current.metadata?.uid !== uid) {
+      throw makeJobDeletedError(namespace, name, uid);
+    }
+    return read;
+  }
+};
+
 /** The two runJob integrations, in the order `[eks-runJob, eks-runJob-sync]`. */
 export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integration] => {
   const pollIntervalMs = deps.pollIntervalMs ?? 60_000;
@@ -164,20 +213,13 @@ export const makeRunJobIntegrations = (deps: RunJobDeps): [Integration, Integrat
         }
         throw signal.reason;
       }
-      const api = await openJobApi(cluster, signal, context.clock);
-      let current: KubeJob;
-      try {
-        current = await api.getJob(namespace, name, signal);
-      } catch (error) {
-        if (kubeStatusOf(error) === KubeStatus.NotFound) {
-          throw makeJobDeletedError(namespace, name, uid);
-        }
-        throw error;
-      }
-      // Same name, other uid: ours was deleted and replaced while no worker watched it.
-      if (uid !== undefined && current.metadata?.uid !== uid) {
-        throw makeJobDeletedError(namespace, name, uid);
-      }
+      const { api, current } = await readCheckpointedJob(
+        () => openJobApi(cluster, signal, context.clock),
+        namespace,
+        name,
+        uid,
+        context,
+      );
       logger.info('Job resumed; waiting for it to finish.', { namespace, jobName: name });
       return waitAndReport(api, parsed, current, context);
     },

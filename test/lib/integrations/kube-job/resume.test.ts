@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TaskFailedError } from '../../../../lib/errors.ts';
+import { systemClock } from '../../../../lib/clock.ts';
+import { KubeConnectionError, TaskFailedError } from '../../../../lib/errors.ts';
 import type { KubeJob } from '../../../../lib/integrations/kube-job/job-api.ts';
 import { makeRunJobIntegrations } from '../../../../lib/integrations/kube-job/run-job-integrations.ts';
 import { type Checkpoint, TaskAbortedError } from '../../../../lib/integrations/types.ts';
@@ -78,6 +79,43 @@ describe('eks:runJob.sync resume', () => {
     assert.equal(output.metadata?.name, 'again');
     assert.equal(output.metadata?.uid, checkpoint.uid);
     assert.equal(api.callsOf('createJob').length, 1);
+  });
+
+  test('an API server that cannot be reached for a while does not fail the resumed wait: it is read again', async () => {
+    const { api, runJobSync, resume } = setUp();
+    const checkpoint = await runUntilCheckpoint(runJobSync, 'busy');
+    const connectTimeout = Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' });
+    api.getJobError = new KubeConnectionError('https://api.example', connectTimeout);
+    // Backoff sleeps shortened, so the test does not wait out real seconds.
+    const context = {
+      ...makeTaskContext(AbortSignal.timeout(testTimeoutMs)),
+      clock: {
+        now: () => Date.now(),
+        sleep: (_ms: number, signal?: AbortSignal) => systemClock.sleep(5, signal),
+      },
+    };
+    const resumed = resume(input('busy'), checkpoint, context);
+    await sleep(60);
+    assert.ok(api.callsOf('getJob').length >= 2, 'read again while it failed');
+    api.getJobError = undefined;
+    await sleep(20);
+    api.finishJob('default', 'busy', 'Complete');
+    const output = (await resumed) as KubeJob;
+    assert.equal(output.metadata?.uid, checkpoint.uid);
+    assert.ok(context.logs.some((line) => /Reading the carried-on Job failed/.test(line.message)));
+  });
+
+  test('a TLS failure reading the resumed Job is not retried: the wait fails with EKS.ConnectionFailed', async () => {
+    const { api, runJobSync, resume } = setUp();
+    const checkpoint = await runUntilCheckpoint(runJobSync, 'tls');
+    const tls = Object.assign(new Error('bad cert'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    api.getJobError = new KubeConnectionError('https://api.example', tls);
+    await assert.rejects(
+      resume(input('tls'), checkpoint, makeTaskContext(AbortSignal.timeout(testTimeoutMs))),
+      (error: unknown) =>
+        error instanceof TaskFailedError && error.errorName === 'EKS.ConnectionFailed',
+    );
+    assert.equal(api.callsOf('getJob').length, 1);
   });
 
   test('a Job deleted while nobody watched ends the resumed task with EKS.JobFailed (JobDeleted)', async () => {
