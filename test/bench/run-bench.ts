@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- <part>...] [--tsx] [--jobs=N] [--tasks=N] [--job-run-ms=N] [--scale=N]
- *   [--executions=N] [--workers=N] [--worker-heap-mib=N (0: none)]`
+ *   [--executions=N] [--workers=N] [--worker-heap-mib=N (0: none)] [--resumer-timeout-s=N]
+ *   [--crash-resumer]`
  *
  * Benchmarks against the local stack, with the worker as a separate process (the esbuild
  * bundle run by plain `node`, as production runs it; `--tsx` runs the sources through tsx
@@ -8,7 +9,9 @@
  * `concurrency` (5,000 heartbeating runJob.sync tasks in one process), `long-jobs` (requests per
  * Job for 500 10-minute Jobs, time scaled by `--scale`, default 10), `scale-out` (4 processes,
  * 2,000 executions), `pickup` (TaskScheduled -> ActivityStarted at the defaults, idle and at 80 %
- * load, and the drain rate of 1,000 queued tasks). Prints a summary table and writes
+ * load, and the drain rate of 1,000 queued tasks), `lambda-capacity` (the default Lambda deployment,
+ * packaged, in the local Lambda service, carrying 5,000 long runJob.sync waits; not in the default
+ * set: it takes about 10 minutes). Prints a summary table and writes
  * test/bench/results/latest.json (a single-part run replaces only that part's figures).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,14 +19,29 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { type BigLogResult, runBigLog } from './parts/big-log.ts';
 import { type ConcurrencyResult, runConcurrency } from './parts/concurrency.ts';
+import {
+  type LambdaCapacityResult,
+  lambdaCapacitySummary,
+  runLambdaCapacity,
+} from './parts/lambda-capacity.ts';
 import { type LatencyResult, runLatency } from './parts/latency.ts';
 import { type LongJobsResult, runLongJobs } from './parts/long-jobs.ts';
 import { type PickupResult, pickupSummary, runPickup } from './parts/pickup.ts';
 import { runScaleOut, type ScaleOutResult } from './parts/scale-out.ts';
 import { bundleWorker, type WorkerRunMode } from './worker-process.ts';
 
-const parts = ['latency', 'log', 'concurrency', 'long-jobs', 'scale-out', 'pickup'] as const;
+const parts = [
+  'latency',
+  'log',
+  'concurrency',
+  'long-jobs',
+  'scale-out',
+  'pickup',
+  'lambda-capacity',
+] as const;
 type Part = (typeof parts)[number];
+/** Run only when named. */
+const onlyWhenNamed: readonly Part[] = ['lambda-capacity'];
 
 interface Results {
   measuredAt?: string;
@@ -35,6 +53,7 @@ interface Results {
   'long-jobs'?: LongJobsResult & { measuredAt: string };
   'scale-out'?: ScaleOutResult & { measuredAt: string };
   pickup?: PickupResult & { measuredAt: string };
+  'lambda-capacity'?: LambdaCapacityResult & { measuredAt: string };
   /** Seconds each part took in its last run. */
   partSeconds?: Record<string, number>;
   summary?: SummaryRow[];
@@ -138,6 +157,8 @@ const toSummary = (results: Results): SummaryRow[] => {
     });
   }
   if (results.pickup) rows.push(...pickupSummary(results.pickup));
+  const lambdaCapacity = results['lambda-capacity'];
+  if (lambdaCapacity) rows.push(...lambdaCapacitySummary(lambdaCapacity));
   return rows;
 };
 
@@ -159,9 +180,12 @@ const main = async (): Promise<number> => {
     console.error(`unknown part(s) ${unknown.join(', ')}; parts: ${parts.join(', ')}`);
     return 2;
   }
-  const selected: Part[] = asked.length > 0 ? (asked as Part[]) : [...parts];
+  const selected: Part[] =
+    asked.length > 0 ? (asked as Part[]) : parts.filter((part) => !onlyWhenNamed.includes(part));
   const mode: WorkerRunMode = args.includes('--tsx') ? 'tsx' : 'bundle';
-  const bundlePath = mode === 'bundle' ? await bundleWorker() : undefined;
+  // The process worker's bundle; lambda-capacity packages the Lambda functions itself.
+  const needsWorker = selected.some((part) => part !== 'lambda-capacity');
+  const bundlePath = mode === 'bundle' && needsWorker ? await bundleWorker() : undefined;
   const workerRun =
     mode === 'bundle'
       ? 'esbuild bundle of lib/hosts/process-main.ts, plain node'
@@ -179,6 +203,20 @@ const main = async (): Promise<number> => {
       const jobs = readNumberFlag(args, 'jobs');
       results.latency = {
         ...(await runLatency({ ...run, ...(jobs ? { jobs } : {}) })),
+        measuredAt: now(),
+      };
+    } else if (part === 'lambda-capacity') {
+      const tasks = readNumberFlag(args, 'tasks');
+      const jobRunMs = readNumberFlag(args, 'job-run-ms');
+      const resumerTimeoutSeconds = readNumberFlag(args, 'resumer-timeout-s');
+      results['lambda-capacity'] = {
+        ...(await runLambdaCapacity({
+          mode,
+          ...(tasks ? { tasks } : {}),
+          ...(jobRunMs ? { jobRunMs } : {}),
+          ...(resumerTimeoutSeconds ? { resumerTimeoutSeconds } : {}),
+          crashResumer: args.includes('--crash-resumer'),
+        })),
         measuredAt: now(),
       };
     } else if (part === 'pickup') {
