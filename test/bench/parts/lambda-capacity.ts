@@ -36,6 +36,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import { Server as HttpsServer } from 'node:https';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -61,6 +62,7 @@ import {
 } from '../../../infra/local-stack/lambda/sqs-event-source.ts';
 import { importEnvironment } from '../../../infra/serverless/measure-bundle.ts';
 import { makeTaskId } from '../../../lib/worker/task-runner.ts';
+import { installKubeRequestCounter } from '../kube-request-counter.ts';
 import {
   type LambdaDeployment,
   loadLambdaDeployment,
@@ -172,6 +174,8 @@ export interface LambdaCapacityResult {
   } | null;
   /** WARN and ERROR log lines of the functions, by message. */
   warnings: Record<string, number>;
+  /** The Kubernetes API server: requests by kind, and TLS connections it accepted. */
+  kube: { requests: Record<string, number>; tlsConnections: number };
   sqs: {
     byCaller: Record<string, Record<string, number>>;
     total: number;
@@ -185,6 +189,9 @@ export interface LambdaCapacityResult {
     benchPercentOfCore: number;
     sandboxesPercentOfCore: number;
     maxLoadAverage: number;
+    /** The machine's other processes (another job on a shared machine), % of a core. */
+    othersPercentOfCore: number;
+    othersMaxPercentOfCore: number;
   };
   samples: {
     atS: number;
@@ -196,6 +203,8 @@ export interface LambdaCapacityResult {
     pollersRunning: number;
     benchCpuPercent: number;
     sandboxCpuPercent: number;
+    /** Everything else on the machine: busy CPU (/proc/stat) minus the bench and sandboxes. */
+    othersCpuPercent: number;
     loadAverage: number;
   }[];
 }
@@ -228,6 +237,39 @@ const measureTsxLoaderMiB = (modulePath: string, memorySizeMb: number): number =
     return Number(run.stdout);
   };
   return round((rssKiB(['--import', 'tsx']) - rssKiB([])) / 1024);
+};
+
+/** Counts the TLS connections the local API servers accept (the only HTTPS servers here). */
+const installTlsConnectionCounter = () => {
+  let count = 0;
+  const original = HttpsServer.prototype.emit;
+  HttpsServer.prototype.emit = function patchedEmit(
+    this: HttpsServer,
+    event: string | symbol,
+    ...args: unknown[]
+  ) {
+    if (event === 'secureConnection') count += 1;
+    return original.apply(this, [event, ...args] as Parameters<typeof original>);
+  } as typeof original;
+  return {
+    count: () => count,
+    uninstall: () => {
+      HttpsServer.prototype.emit = original;
+    },
+  };
+};
+
+/** Busy CPU seconds of the whole machine so far (/proc/stat, 100 ticks a second). */
+const readMachineBusySeconds = (): number => {
+  const [user, nice, system, , , irq, softirq, steal] = (
+    readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? ''
+  )
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  return (
+    ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / 100
+  );
 };
 
 const countBy = (values: readonly string[]): Record<string, number> => {
@@ -378,9 +420,11 @@ export const runLambdaCapacity = async (
   const logDir = mkdtempSync(join(tmpdir(), 'eks-worker-lambda-capacity-'));
   console.log(`  function logs: ${logDir}`);
 
-  // A bench interrupted with Ctrl-C still kills its (frozen) sandboxes: exit runs their guard.
-  const onSignal = () => process.exit(130);
+  // A bench interrupted (Ctrl-C, `timeout`) still kills its frozen sandboxes: `exit` runs their
+  // guard (infra/local-stack/lambda/sandbox-process.ts), which a signal's default action skips.
+  const onSignal = (signal: NodeJS.Signals) => process.exit(signal === 'SIGINT' ? 130 : 143);
   process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const deployment: LambdaDeployment = await loadLambdaDeployment();
   const closers: (() => Promise<void> | void)[] = [() => deployment.close()];
   try {
@@ -538,6 +582,10 @@ export const runLambdaCapacity = async (
         : null;
 
     sqsCounter.reset();
+    const kubeCounter = installKubeRequestCounter();
+    closers.unshift(() => kubeCounter.uninstall());
+    const tlsCounter = installTlsConnectionCounter();
+    closers.unshift(() => tlsCounter.uninstall());
     const eventSource: SqsEventSource = await startSqsEventSource({
       function: resumer,
       queueUrl,
@@ -577,7 +625,12 @@ export const runLambdaCapacity = async (
     const sandboxCpuTotal = () =>
       [...sandboxCpu.values()].reduce((sum, { first, last }) => sum + last - first, 0);
     const sampler = (async () => {
-      let lastReport = { atMs: performance.now(), bench: 0, sandboxes: 0 };
+      let lastReport = {
+        atMs: performance.now(),
+        bench: 0,
+        sandboxes: 0,
+        machine: readMachineBusySeconds(),
+      };
       while (sampling) {
         const queue = stack.sqs.inspect.queue(queueUrl);
         const inFlight = queue?.inFlight.length ?? 0;
@@ -606,6 +659,12 @@ export const runLambdaCapacity = async (
           const benchSeconds = (bench.user + bench.system) / 1e6;
           const sandboxSeconds = sandboxCpuTotal();
           const windowSeconds = (now - lastReport.atMs) / 1000;
+          const machineSeconds = readMachineBusySeconds();
+          const othersSeconds =
+            machineSeconds -
+            lastReport.machine -
+            (benchSeconds - lastReport.bench) -
+            (sandboxSeconds - lastReport.sandboxes);
           let answered = 0;
           for (const task of recorder.tasks.values())
             if (task.answeredAtMs !== undefined) answered += 1;
@@ -621,14 +680,20 @@ export const runLambdaCapacity = async (
             sandboxCpuPercent: Math.round(
               ((sandboxSeconds - lastReport.sandboxes) / windowSeconds) * 100,
             ),
+            othersCpuPercent: Math.max(0, Math.round((othersSeconds / windowSeconds) * 100)),
             loadAverage: round(loadavg()[0] ?? 0, 2),
           };
           maxLoadAverage = Math.max(maxLoadAverage, sample.loadAverage);
           samples.push(sample);
           console.log(
-            `  ${sample.atS} s: ${sample.delivered} delivered, ${sample.answered} answered; queue ${visible} visible, ${inFlight} in flight; resumers running ${sample.resumersRunning} (${eventSource.stats().invocationsStarted} invocations), pollers ${sample.pollersRunning}; CPU bench ${sample.benchCpuPercent}%, sandboxes ${sample.sandboxCpuPercent}%; load ${sample.loadAverage}`,
+            `  ${sample.atS} s: ${sample.delivered} delivered, ${sample.answered} answered; queue ${visible} visible, ${inFlight} in flight; resumers running ${sample.resumersRunning} (${eventSource.stats().invocationsStarted} invocations), pollers ${sample.pollersRunning}; CPU bench ${sample.benchCpuPercent}%, sandboxes ${sample.sandboxCpuPercent}%, other processes ${sample.othersCpuPercent}%; load ${sample.loadAverage}`,
           );
-          lastReport = { atMs: now, bench: benchSeconds, sandboxes: sandboxSeconds };
+          lastReport = {
+            atMs: now,
+            bench: benchSeconds,
+            sandboxes: sandboxSeconds,
+            machine: machineSeconds,
+          };
         }
         await sleep(2_000);
       }
@@ -697,6 +762,7 @@ export const runLambdaCapacity = async (
     await sampler;
     const benchCpu = process.cpuUsage(cpuAtStart);
     const sqsCounts = sqsCounter.counts();
+    const kube = { requests: kubeCounter.counts(), tlsConnections: tlsCounter.count() };
     const sourceStats = eventSource.stats();
 
     // Outcomes.
@@ -886,6 +952,7 @@ export const runLambdaCapacity = async (
       },
       crash: crashReport,
       warnings: countBy(logs.warnings),
+      kube,
       sqs: {
         byCaller: sqsCounts,
         total: sqsTotal,
@@ -903,11 +970,16 @@ export const runLambdaCapacity = async (
         ),
         sandboxesPercentOfCore: Math.round((sandboxCpuTotal() / wallSeconds) * 100),
         maxLoadAverage,
+        othersPercentOfCore: Math.round(
+          samples.reduce((sum, x) => sum + x.othersCpuPercent, 0) / Math.max(1, samples.length),
+        ),
+        othersMaxPercentOfCore: Math.max(0, ...samples.map((x) => x.othersCpuPercent)),
       },
       samples,
     };
   } finally {
     process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
     // Newest first: the schedule and the event source stop before the functions close (their
     // sandboxes are killed), then the proxy and the stack.
     for (const close of closers) {
@@ -968,9 +1040,15 @@ export const lambdaCapacitySummary = (
       met: r.sqs.deadLetters === 0 ? null : false,
     },
     {
+      figure: 'Lambda capacity: Kubernetes API requests',
+      measured: `${actions(r.kube.requests)}; ${r.kube.tlsConnections} TLS connections accepted`,
+      goal: 'informational',
+      met: null,
+    },
+    {
       figure:
         'Lambda capacity: CPU (2-core machine: the local stack and proxy in one process, the sandboxes in theirs)',
-      measured: `bench process ${r.cpu.benchPercentOfCore}% of a core, sandboxes ${r.cpu.sandboxesPercentOfCore}% over ${r.cpu.wallSeconds} s; load average up to ${r.cpu.maxLoadAverage}; poller ${r.poller.invocations} invocations (${r.poller.ticksDropped} ticks dropped)`,
+      measured: `bench process ${r.cpu.benchPercentOfCore}% of a core, sandboxes ${r.cpu.sandboxesPercentOfCore}% over ${r.cpu.wallSeconds} s; load average up to ${r.cpu.maxLoadAverage}; other processes on the machine ${r.cpu.othersPercentOfCore}% (at most ${r.cpu.othersMaxPercentOfCore}% in a 15 s window); poller ${r.poller.invocations} invocations (${r.poller.ticksDropped} ticks dropped)`,
       goal: 'informational',
       met: null,
     },
