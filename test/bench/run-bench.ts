@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- <part>...] [--tsx] [--jobs=N] [--tasks=N] [--job-run-ms=N] [--scale=N]
- *   [--executions=N] [--workers=N] [--worker-heap-mib=N (0: none)]`
+ *   [--executions=N] [--workers=N] [--worker-heap-mib=N (0: none)] [--resumer-timeout-s=N]
+ *   [--crash-resumer]`
  *
  * Benchmarks against the local stack, with the worker as a separate process (the esbuild
  * bundle run by plain `node`, as production runs it; `--tsx` runs the sources through tsx
@@ -11,7 +12,11 @@
  * load, and the drain rate of 1,000 queued tasks), `durability` (1,000 waiting runJob.sync tasks
  * carried through the hand-off queue while 3 processes are replaced one by one with SIGTERM and
  * one is SIGKILLed: failures, Jobs per task, the longest unheartbeated gap, completion latency,
- * exit times, and the SQS requests it adds; `--tasks`, `--job-run-ms`, `--workers`). Prints a summary table and writes
+ * exit times, and the SQS requests it adds; `--tasks`, `--job-run-ms`, `--workers`),
+ * `lambda-capacity` (the default Lambda deployment, packaged, in the local Lambda service, carrying
+ * 5,000 long runJob.sync waits; not in the default set: it takes about 15 minutes;
+ * `--tasks`, `--job-run-ms`, `--resumer-timeout-s`, `--crash-resumer`). Prints a summary table and
+ * writes
  * test/bench/results/latest.json (a single-part run replaces only that part's figures).
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +25,11 @@ import { join } from 'node:path';
 import { type BigLogResult, runBigLog } from './parts/big-log.ts';
 import { type ConcurrencyResult, runConcurrency } from './parts/concurrency.ts';
 import { type DurabilityResult, durabilitySummary, runDurability } from './parts/durability.ts';
+import {
+  type LambdaCapacityResult,
+  lambdaCapacitySummary,
+  runLambdaCapacity,
+} from './parts/lambda-capacity.ts';
 import { type LatencyResult, runLatency } from './parts/latency.ts';
 import { type LongJobsResult, runLongJobs } from './parts/long-jobs.ts';
 import { type PickupResult, pickupSummary, runPickup } from './parts/pickup.ts';
@@ -34,8 +44,11 @@ const parts = [
   'scale-out',
   'pickup',
   'durability',
+  'lambda-capacity',
 ] as const;
 type Part = (typeof parts)[number];
+/** Run only when named. */
+const onlyWhenNamed: readonly Part[] = ['lambda-capacity'];
 
 interface Results {
   measuredAt?: string;
@@ -48,6 +61,7 @@ interface Results {
   'scale-out'?: ScaleOutResult & { measuredAt: string };
   pickup?: PickupResult & { measuredAt: string };
   durability?: DurabilityResult & { measuredAt: string };
+  'lambda-capacity'?: LambdaCapacityResult & { measuredAt: string };
   /** Seconds each part took in its last run. */
   partSeconds?: Record<string, number>;
   summary?: SummaryRow[];
@@ -152,6 +166,8 @@ const toSummary = (results: Results): SummaryRow[] => {
   }
   if (results.pickup) rows.push(...pickupSummary(results.pickup));
   if (results.durability) rows.push(...durabilitySummary(results.durability));
+  const lambdaCapacity = results['lambda-capacity'];
+  if (lambdaCapacity) rows.push(...lambdaCapacitySummary(lambdaCapacity));
   return rows;
 };
 
@@ -173,9 +189,12 @@ const main = async (): Promise<number> => {
     console.error(`unknown part(s) ${unknown.join(', ')}; parts: ${parts.join(', ')}`);
     return 2;
   }
-  const selected: Part[] = asked.length > 0 ? (asked as Part[]) : [...parts];
+  const selected: Part[] =
+    asked.length > 0 ? (asked as Part[]) : parts.filter((part) => !onlyWhenNamed.includes(part));
   const mode: WorkerRunMode = args.includes('--tsx') ? 'tsx' : 'bundle';
-  const bundlePath = mode === 'bundle' ? await bundleWorker() : undefined;
+  // The process worker's bundle; lambda-capacity packages the Lambda functions itself.
+  const needsWorker = selected.some((part) => part !== 'lambda-capacity');
+  const bundlePath = mode === 'bundle' && needsWorker ? await bundleWorker() : undefined;
   const workerRun =
     mode === 'bundle'
       ? 'esbuild bundle of lib/hosts/process-main.ts, plain node'
@@ -205,6 +224,20 @@ const main = async (): Promise<number> => {
           ...(tasks ? { tasks } : {}),
           ...(jobRunMs ? { jobRunMs } : {}),
           ...(workers ? { workers } : {}),
+        })),
+        measuredAt: now(),
+      };
+    } else if (part === 'lambda-capacity') {
+      const tasks = readNumberFlag(args, 'tasks');
+      const jobRunMs = readNumberFlag(args, 'job-run-ms');
+      const resumerTimeoutSeconds = readNumberFlag(args, 'resumer-timeout-s');
+      results['lambda-capacity'] = {
+        ...(await runLambdaCapacity({
+          mode,
+          ...(tasks ? { tasks } : {}),
+          ...(jobRunMs ? { jobRunMs } : {}),
+          ...(resumerTimeoutSeconds ? { resumerTimeoutSeconds } : {}),
+          crashResumer: args.includes('--crash-resumer'),
         })),
         measuredAt: now(),
       };
