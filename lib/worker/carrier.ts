@@ -110,10 +110,13 @@ export const startCarrier = (options: CarrierOptions): Carrier => {
     });
   };
 
-  /** Renews every lease still needed; a lease the queue says is gone ends that carrying. */
-  const renew = async (tasks: readonly CarriedTask[]): Promise<void> => {
+  /**
+   * Renews every lease still needed; a lease the queue says is gone ends that carrying. Resolves
+   * with the tasks whose renewal failed for a reason that may pass (throttling, a timeout).
+   */
+  const renew = async (tasks: readonly CarriedTask[]): Promise<CarriedTask[]> => {
     const live = tasks.filter((task) => !task.settled && !task.leaseLost);
-    if (live.length === 0) return;
+    if (live.length === 0) return [];
     try {
       const failures = await queue.changeVisibilities(
         live.map((task) => ({
@@ -126,27 +129,43 @@ export const startCarrier = (options: CarrierOptions): Carrier => {
       }
       const kept = failures.filter((failure) => !failure.lost);
       if (kept.length > 0) {
-        logger.warn('Renewing some leases failed; retrying at the next renewal', {
+        logger.warn('Renewing some leases failed; trying them again shortly', {
           failed: kept.length,
           errorName: kept[0]?.errorName,
         });
       }
+      return kept.flatMap((failure) => held.get(failure.receiptHandle) ?? []);
     } catch (error) {
-      // The leases still run for half a lease: the next renewal may get through.
-      logger.warn('Renewing leases failed; retrying at the next renewal', {
+      logger.warn('Renewing leases failed; trying them again shortly', {
         leases: live.length,
         errorName: readErrorName(error),
         errorMessage: error instanceof Error ? error.message : String(error),
       });
+      return live;
     }
   };
 
+  /**
+   * Every half lease, renews all leases; a renewal that failed is tried again within the half
+   * lease left (after an eighth of the interval, doubling up to half of it: about 2, 4, 7.5 s at
+   * the defaults), so one failed call under load does not let a lease run out and hand a healthy
+   * wait to another carrier.
+   */
   const renewLoop = async (): Promise<void> => {
     const intervalMs = options.renewIntervalMs ?? options.leaseSeconds * 500;
+    const renewRetryBackoff = { baseDelayMs: intervalMs / 8, maxDelayMs: intervalMs / 2 };
     const { signal } = renewController;
     while (!signal.aborted) {
+      const roundStartMs = clock.now();
       await clock.sleep(intervalMs, signal);
-      if (!signal.aborted && held.size > 0) await renew([...held.values()]);
+      if (signal.aborted || held.size === 0) continue;
+      let failed = await renew([...held.values()]);
+      for (let attempt = 0; failed.length > 0 && !signal.aborted; attempt += 1) {
+        const retryInMs = computeBackoffDelayMs(attempt, renewRetryBackoff, options.random);
+        if (clock.now() + retryInMs - roundStartMs >= 2 * intervalMs) break;
+        await clock.sleep(retryInMs, signal);
+        failed = await renew(failed);
+      }
     }
   };
 

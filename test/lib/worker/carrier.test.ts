@@ -171,6 +171,38 @@ describe('carrier', () => {
     assert.equal(local.snapshot().inFlight[0]?.receiveCount, 1, 'received once in six leases');
   });
 
+  test('a renewal that fails is tried again within the half lease left: the lease is kept', async () => {
+    const api = new FakeActivityApi();
+    const wait = makeWaitIntegration();
+    await local.queue.send(parkedMessage('token-r', 'job-r'), { delaySeconds: 0 });
+    let failNextRenewals = 0;
+    let renewals = 0;
+    const flaky: LeaseQueue = {
+      ...local.queue,
+      changeVisibilities: async (entries) => {
+        renewals += 1;
+        if (failNextRenewals > 0) {
+          failNextRenewals -= 1;
+          throw makeSfnError('ServiceUnavailable', 503);
+        }
+        return local.queue.changeVisibilities(entries);
+      },
+    };
+    start(api, wait.integration, { queue: flaky });
+    await until(() => wait.calls.length === 1, 'the wait is carried');
+    failNextRenewals = 1;
+    const before = renewals;
+    const other = makeWaitIntegration();
+    start(new FakeActivityApi(), other.integration);
+    await delay(leaseSeconds * secondMs * 4);
+    assert.ok(
+      renewals - before >= 3,
+      `renewed again after the failure (${renewals - before} calls)`,
+    );
+    assert.equal(other.calls.length, 0, 'no other carrier got the message');
+    assert.equal(local.snapshot().inFlight[0]?.receiveCount, 1);
+  });
+
   test('a carrier that stops renewing loses the wait to another within a lease; the loser drops it silently', async () => {
     const api = new FakeActivityApi();
     const wait = makeWaitIntegration();
